@@ -32,6 +32,8 @@ ifeq ($(CC),cc)
 endif
 
 B := build/$(CONFIG)
+# V=1 shows full compiler command lines.
+Q := $(if $(filter 1,$(V)),,@)
 PKGS := libcurl yajl sqlite3 openssl yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -99,11 +101,13 @@ $(B)/libsvc-t.a: $(LIB_TOBJ)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/t/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -DUNIT_TESTING -Itests $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) -DUNIT_TESTING -Itests $(CFLAGS) -c -o $@ $<
 
 # Fakes are linked before the library, so their symbols win (link seams).
 # A test names the fakes it wants in a comment line "FAKES: name name".
