@@ -42,7 +42,7 @@ static void test_jitter_bounds(void)
 				unit_fail(__FILE__, __LINE__,
 					  "step %d: %lld not in [%lld, %lld)",
 					  i, (long long)got, (long long)d,
-					  (long long)(2 * d));
+					  2 * (long long)d);
 			if (i == 0) {
 				lo = MIN(lo, got);
 				hi = MAX(hi, got);

@@ -47,7 +47,7 @@ static void test_refill_rate(void)
 	CHECK(ratelimit_try(rl));
 	CHECK(!ratelimit_try(rl));
 	/* A long idle period refills up to the burst, no more. */
-	fake_clock_advance_ms(3600 * 1000);
+	fake_clock_advance_ms(INT64_C(3600) * 1000);
 	CHECK_INT_EQ(drain(rl), 30);
 	ratelimit_free(rl);
 }
@@ -71,7 +71,7 @@ static void test_reserve_spacing(void)
 	CHECK_INT_EQ(ratelimit_reserve_ns(rl), 0);
 	CHECK_INT_EQ(ratelimit_reserve_ns(rl), 0);
 	for (int i = 1; i <= 5; i++)
-		CHECK_INT_EQ(ratelimit_reserve_ns(rl), i * 100 * MS);
+		CHECK_INT_EQ(ratelimit_reserve_ns(rl), (int64_t)i * 100 * MS);
 	/* The bucket is 5 tokens in debt: try fails until it is repaid. */
 	CHECK(!ratelimit_try(rl));
 	fake_clock_advance_ms(200);
@@ -168,7 +168,7 @@ static void test_concurrent_reservations(void)
 	for (int i = 0; i < THREADS; i++)
 		CHECK_INT_EQ(pthread_join(t[i], NULL), 0);
 	for (int i = 0; i < THREADS; i++)
-		memcpy(&all[i * PER_THREAD], r[i].waits, sizeof(r[i].waits));
+		memcpy(&all[(size_t)i * PER_THREAD], r[i].waits, sizeof(r[i].waits));
 	qsort(all, ARRAY_SIZE(all), sizeof(all[0]), cmp_i64);
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		bad += all[i] != (int64_t)MAX((int64_t)i + 1 - 10, 0) * 10 * MS;
