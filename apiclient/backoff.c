@@ -25,7 +25,8 @@ void backoff_reset(struct backoff *b)
 /* Uniform in [0, 1) with 53 random bits. */
 static double rand_unit(void)
 {
-	return (double)rand_below(UINT64_C(1) << 53) / (double)(UINT64_C(1) << 53);
+	return (double)rand_below(UINT64_C(1) << 53) /
+	       (double)(UINT64_C(1) << 53);
 }
 
 static int64_t step(const struct backoff_options *o, int64_t cur)

@@ -18,7 +18,7 @@
 struct ratelimit {
 	double qps;	      /* tokens per second; <= 0 is unlimited */
 	double burst;	      /* bucket size, >= 1 */
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* guards tokens and last_ns */
 	double tokens;	      /* guarded by lock; may be negative */
 	int64_t last_ns;      /* guarded by lock; clock_mono_ns of tokens */
 };

@@ -35,8 +35,8 @@ struct slot {
 };
 
 struct tab {
-	size_t n;	     /* used slots */
-	size_t mask;	     /* capacity - 1 (a power of two); 0 when empty */
+	size_t n;	    /* used slots */
+	size_t mask;	    /* capacity - 1 (a power of two); 0 when empty */
 	struct slot *slots; /* owned; NULL until the first insert */
 };
 
@@ -192,8 +192,8 @@ struct nskey {
 
 static struct nskey key_of(const struct kube_object *o)
 {
-	struct nskey k = { o->meta.ns ? o->meta.ns : "",
-			   o->meta.name ? o->meta.name : "" };
+	struct nskey k = {o->meta.ns ? o->meta.ns : "",
+			  o->meta.name ? o->meta.name : ""};
 
 	return k;
 }
@@ -226,7 +226,7 @@ struct ibucket {
 
 struct index {
 	char *name;	   /* owned */
-	store_index_fn fn;
+	store_index_fn fn; /* computes a record's key, or says it has none */
 	struct tab keys;   /* struct ibucket * (owned) by key */
 };
 
@@ -244,8 +244,7 @@ static struct ibucket *bucket_find(const struct index *ix, const char *key)
 	return sl ? sl->p : NULL;
 }
 
-static void bucket_add(struct index *ix, const char *key,
-		       struct kube_object *o)
+static void bucket_add(struct index *ix, const char *key, struct kube_object *o)
 {
 	struct ibucket *b = bucket_find(ix, key);
 
@@ -259,8 +258,7 @@ static void bucket_add(struct index *ix, const char *key,
 	tab_put(&b->members, hash_ptr(o), o);
 }
 
-static void bucket_del(struct index *ix, const char *key,
-		       struct kube_object *o)
+static void bucket_del(struct index *ix, const char *key, struct kube_object *o)
 {
 	uint32_t h = hash_str(key);
 	struct slot *bs = tab_find(&ix->keys, h, match_bucket, key);
@@ -309,14 +307,14 @@ static size_t index_bytes(const struct index *ix)
 /* ---- The store ------------------------------------------------------ */
 
 struct store {
-	enum kube_kind kind;
-	int n_index;
+	enum kube_kind kind;   /* of every record; fixed */
+	int n_index;	       /* fixed before first use */
 	struct index *index;   /* [n_index]; fixed before first use */
-	pthread_rwlock_t lock;
+	pthread_rwlock_t lock; /* guards the fields below */
 	struct tab objs;       /* guarded by lock; one reference per record */
 	size_t rec_bytes;      /* guarded by lock; sum of the records' bytes */
 	uint32_t epoch;	       /* guarded by lock; the current replace epoch */
-	struct buf kbuf[2];    /* guarded by lock (write); old and new index keys */
+	struct buf kbuf[2];    /* guarded by lock (write); index key scratch */
 };
 
 struct store *store_new(enum kube_kind kind)
@@ -425,8 +423,8 @@ static struct kube_object *put(struct store *s, struct kube_object *obj)
  * NULL. */
 static struct kube_object *take(struct store *s, const struct nskey *k)
 {
-	struct slot *sl = tab_find(&s->objs, hash_nsname(k->ns, k->name),
-				   match_obj, k);
+	struct slot *sl =
+	    tab_find(&s->objs, hash_nsname(k->ns, k->name), match_obj, k);
 	struct kube_object *old;
 
 	if (!sl)
@@ -502,8 +500,8 @@ static void replace_one(struct store *s, struct kube_object *obj,
 			struct store_deltas *out)
 {
 	struct nskey k = key_of(obj);
-	struct slot *sl = tab_find(&s->objs, hash_nsname(k.ns, k.name),
-				   match_obj, &k);
+	struct slot *sl =
+	    tab_find(&s->objs, hash_nsname(k.ns, k.name), match_obj, &k);
 	struct kube_object *old;
 
 	if (sl && same_rv(sl->p, obj)) {
@@ -565,10 +563,9 @@ void store_deltas_release(struct store_deltas *d)
 
 /* ---- Queries -------------------------------------------------------- */
 
-struct kube_object *store_get(struct store *s, const char *ns,
-			      const char *name)
+struct kube_object *store_get(struct store *s, const char *ns, const char *name)
 {
-	struct nskey k = { ns ? ns : "", name ? name : "" };
+	struct nskey k = {ns ? ns : "", name ? name : ""};
 	struct kube_object *o = NULL;
 	struct slot *sl;
 

@@ -9,13 +9,12 @@
 #include "unit.h"
 #include "fakes/fake_clock.h"
 
-static const struct backoff_options no_jitter = { 800, 2.0, 30000, 0.0,
-						  120000 };
+static const struct backoff_options no_jitter = {800, 2.0, 30000, 0.0, 120000};
 
 static void test_sequence_capped(void)
 {
-	static const int64_t want[] = { 800,   1600,  3200,	 6400, 12800,
-					25600, 30000, 30000, 30000 };
+	static const int64_t want[] = {800,   1600,  3200,  6400, 12800,
+				       25600, 30000, 30000, 30000};
 	struct backoff b;
 
 	backoff_init(&b, &no_jitter);
@@ -87,10 +86,10 @@ static void test_explicit_reset(void)
 int main(int argc, char **argv)
 {
 	static const struct unit_case cases[] = {
-		UNIT_CASE(test_sequence_capped),
-		UNIT_CASE(test_jitter_bounds),
-		UNIT_CASE(test_reset_after_quiet_period),
-		UNIT_CASE(test_explicit_reset),
+	    UNIT_CASE(test_sequence_capped),
+	    UNIT_CASE(test_jitter_bounds),
+	    UNIT_CASE(test_reset_after_quiet_period),
+	    UNIT_CASE(test_explicit_reset),
 	};
 
 	return unit_main(argc, argv, "backoff", cases, ARRAY_SIZE(cases));

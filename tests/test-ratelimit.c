@@ -163,12 +163,14 @@ static void test_concurrent_reservations(void)
 
 	for (int i = 0; i < THREADS; i++) {
 		r[i].rl = rl;
-		CHECK_INT_EQ(pthread_create(&t[i], NULL, reserve_many, &r[i]), 0);
+		CHECK_INT_EQ(pthread_create(&t[i], NULL, reserve_many, &r[i]),
+			     0);
 	}
 	for (int i = 0; i < THREADS; i++)
 		CHECK_INT_EQ(pthread_join(t[i], NULL), 0);
 	for (int i = 0; i < THREADS; i++)
-		memcpy(&all[(size_t)i * PER_THREAD], r[i].waits, sizeof(r[i].waits));
+		memcpy(&all[(size_t)i * PER_THREAD], r[i].waits,
+		       sizeof(r[i].waits));
 	qsort(all, ARRAY_SIZE(all), sizeof(all[0]), cmp_i64);
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		bad += all[i] != (int64_t)MAX((int64_t)i + 1 - 10, 0) * 10 * MS;
@@ -179,14 +181,14 @@ static void test_concurrent_reservations(void)
 int main(int argc, char **argv)
 {
 	static const struct unit_case cases[] = {
-		UNIT_CASE(test_burst_at_start),
-		UNIT_CASE(test_refill_rate),
-		UNIT_CASE(test_burst_below_one),
-		UNIT_CASE(test_reserve_spacing),
-		UNIT_CASE(test_reserve_fractional_rate),
-		UNIT_CASE(test_wait_sleeps_until_due),
-		UNIT_CASE(test_unlimited),
-		UNIT_CASE(test_concurrent_reservations),
+	    UNIT_CASE(test_burst_at_start),
+	    UNIT_CASE(test_refill_rate),
+	    UNIT_CASE(test_burst_below_one),
+	    UNIT_CASE(test_reserve_spacing),
+	    UNIT_CASE(test_reserve_fractional_rate),
+	    UNIT_CASE(test_wait_sleeps_until_due),
+	    UNIT_CASE(test_unlimited),
+	    UNIT_CASE(test_concurrent_reservations),
 	};
 
 	return unit_main(argc, argv, "ratelimit", cases, ARRAY_SIZE(cases));

@@ -80,9 +80,9 @@ static const struct store_delta *find_delta(const struct store_deltas *d,
 					    const char *name)
 {
 	for (size_t i = 0; i < d->n; i++) {
-		const struct kube_object *o =
-			d->items[i].new_obj ? d->items[i].new_obj
-					    : d->items[i].old_obj;
+		const struct kube_object *o = d->items[i].new_obj
+						  ? d->items[i].new_obj
+						  : d->items[i].old_obj;
 
 		if (strcmp(o->meta.name, name) == 0)
 			return &d->items[i];
@@ -249,8 +249,8 @@ static void test_replace(void)
 	store_upsert(s, kube_object_ref(c), NULL);
 	bytes = store_bytes(s);
 	list[0] = kube_object_ref(mk_pod("ns", "a", "1", "n1")); /* unchanged */
-	list[1] = mk_pod("ns", "b", "2", "n2");		    /* updated */
-	list[2] = mk_pod("ns", "d", "1", "n1");		    /* added */
+	list[1] = mk_pod("ns", "b", "2", "n2");			 /* updated */
+	list[2] = mk_pod("ns", "d", "1", "n1");			 /* added */
 	store_replace(s, list, 3, &d);
 
 	CHECK_INT_EQ(d.n, 3);
@@ -415,9 +415,10 @@ static void write_rounds(struct store *s, int rounds)
 		(void)snprintf(rv, sizeof(rv), "%d", r);
 		for (int i = 0; i < 8; i++) {
 			(void)snprintf(name, sizeof(name), "p%d", i);
-			store_upsert(s, mk_pod("ns", name, rv,
-					       (r + i) % 2 ? "n1" : "n2"),
-				     NULL);
+			store_upsert(
+			    s,
+			    mk_pod("ns", name, rv, (r + i) % 2 ? "n1" : "n2"),
+			    NULL);
 		}
 		store_delete(s, mk_pod("ns", "p5", rv, NULL), NULL);
 		for (int i = 0; i < 8; i++) {
@@ -440,7 +441,7 @@ static void test_concurrent(void)
 	pthread_t t[2];
 
 	for (int i = 0; i < 2; i++) {
-		ctx[i] = (struct reader_ctx){ s, ix, &stop, 0 };
+		ctx[i] = (struct reader_ctx){s, ix, &stop, 0};
 		CHECK_INT_EQ(pthread_create(&t[i], NULL, reader, &ctx[i]), 0);
 	}
 	write_rounds(s, 2000);
@@ -454,14 +455,14 @@ static void test_concurrent(void)
 int main(int argc, char **argv)
 {
 	static const struct unit_case cases[] = {
-		UNIT_CASE(test_upsert_get_delete),
-		UNIT_CASE(test_cluster_scoped_and_null_out),
-		UNIT_CASE(test_index_node_change),
-		UNIT_CASE(test_index_service_label_change),
-		UNIT_CASE(test_replace),
-		UNIT_CASE(test_replace_unchanged_bytes),
-		UNIT_CASE(test_many),
-		UNIT_CASE(test_concurrent),
+	    UNIT_CASE(test_upsert_get_delete),
+	    UNIT_CASE(test_cluster_scoped_and_null_out),
+	    UNIT_CASE(test_index_node_change),
+	    UNIT_CASE(test_index_service_label_change),
+	    UNIT_CASE(test_replace),
+	    UNIT_CASE(test_replace_unchanged_bytes),
+	    UNIT_CASE(test_many),
+	    UNIT_CASE(test_concurrent),
 	};
 
 	return unit_main(argc, argv, "store", cases, ARRAY_SIZE(cases));
