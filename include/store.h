@@ -57,6 +57,9 @@ int store_index_id(const struct store *s, const char *name);
 
 /* ---- Mutation -------------------------------------------------------- */
 
+/* In all three, out may be NULL: the deltas (and their references) are
+ * then dropped. Never blocks but on the store's lock. */
+
 /* Inserts or replaces by namespace/name, taking the caller's reference to
  * obj; appends an ADDED or UPDATED delta. */
 void store_upsert(struct store *s, struct kube_object *obj,
