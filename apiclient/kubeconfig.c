@@ -81,8 +81,10 @@ void kubeconfig_free(struct kubeconfig *cfg)
 
 void kubeconfig__trim(char *s)
 {
-	size_t n = strlen(s);
+	size_t skip = strspn(s, " \t\r\n\v\f");
+	size_t n = strlen(s + skip);
 
+	memmove(s, s + skip, n + 1);
 	while (n > 0 && strchr(" \t\r\n\v\f", s[n - 1]))
 		s[--n] = '\0';
 }
@@ -477,11 +479,14 @@ static enum err load_none(const struct kubeconfig_options *opts,
 static char *join_paths(char **paths, size_t n)
 {
 	struct buf b;
+	char *s;
 
 	buf_init(&b, 0);
 	for (size_t i = 0; i < n; i++)
 		BUG_ON(buf_addf(&b, "%s%s", i ? ":" : "", paths[i]) != ERR_OK);
-	return buf_detach(&b, NULL);
+	s = buf_detach(&b, NULL);
+	buf_release(&b);
+	return s;
 }
 
 static enum err load_files(char **paths, size_t n, struct selector *s,

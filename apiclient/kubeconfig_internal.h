@@ -56,7 +56,8 @@ void kubeconfig__clear(struct kubeconfig *cfg);
 enum err kubeconfig__read_all(const char *path, size_t max, char **out,
 			      size_t *len, struct errbuf *eb) ATTR_WUR;
 
-/* Cuts trailing whitespace (a token or namespace file's newline). */
+/* Cuts leading and trailing whitespace (Go strings.TrimSpace), as
+ * client-go does for token and namespace files. */
 void kubeconfig__trim(char *s);
 
 #endif /* CTRL_KUBECONFIG_INTERNAL_H */
