@@ -1,0 +1,456 @@
+/*
+ * kube_object: record life cycle, the per-record arena and the global
+ * intern table.
+ *
+ * A record is one allocation: a private header (struct rec) followed by
+ * the public struct of its kind. Its own strings and arrays live in a list
+ * of arena chunks owned by the header; strings shared between records
+ * (namespaces, label keys and values, node names, zones) come from the
+ * intern table, and the header lists each interned string it references
+ * once, so the last unref releases them.
+ *
+ * Locking: the intern table is guarded by intern_lock; records are built
+ * by one thread and immutable afterwards; refcounts are atomic.
+ */
+#include "base.h"
+#include "kube.h"
+
+#include <pthread.h>
+#include <stdalign.h>
+
+#include "kube_internal.h"
+
+/* ---- Intern table ------------------------------------------------------ */
+
+struct ientry {
+	struct ientry *next; /* bucket chain, guarded by intern_lock */
+	uint32_t hash;
+	uint32_t refs;	     /* guarded by intern_lock */
+	char s[];
+};
+
+static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ientry **intern_buckets; /* guarded by intern_lock */
+static size_t intern_nbuckets;	       /* guarded by intern_lock */
+static size_t intern_n;		       /* guarded by intern_lock */
+
+static uint32_t hash_bytes(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static void intern_grow(void)
+{
+	size_t nb = intern_nbuckets ? intern_nbuckets * 2 : 256;
+	struct ientry **b = xcalloc(nb, sizeof(*b));
+
+	for (size_t i = 0; i < intern_nbuckets; i++) {
+		struct ientry *e = intern_buckets[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			e->next = b[e->hash & (nb - 1)];
+			b[e->hash & (nb - 1)] = e;
+		}
+	}
+	free(intern_buckets);
+	intern_buckets = b;
+	intern_nbuckets = nb;
+}
+
+/* Returns the entry for s[0..n) with one more reference. */
+static struct ientry *intern_get(const char *s, size_t n)
+{
+	uint32_t h = hash_bytes(s, n);
+	struct ientry *e;
+
+	pthread_mutex_lock(&intern_lock);
+	if (intern_n >= intern_nbuckets)
+		intern_grow();
+	for (e = intern_buckets[h & (intern_nbuckets - 1)]; e; e = e->next)
+		if (e->hash == h && !strncmp(e->s, s, n) && !e->s[n])
+			break;
+	if (!e) {
+		e = xmalloc(sizeof(*e) + n + 1);
+		e->hash = h;
+		e->refs = 0;
+		memcpy(e->s, s, n);
+		e->s[n] = '\0';
+		e->next = intern_buckets[h & (intern_nbuckets - 1)];
+		intern_buckets[h & (intern_nbuckets - 1)] = e;
+		intern_n++;
+	}
+	e->refs++;
+	pthread_mutex_unlock(&intern_lock);
+	return e;
+}
+
+static void intern_put(const char *s)
+{
+	struct ientry *e = (struct ientry *)(void *)(s - offsetof(struct ientry, s));
+	struct ientry **pp;
+
+	pthread_mutex_lock(&intern_lock);
+	if (--e->refs == 0) {
+		pp = &intern_buckets[e->hash & (intern_nbuckets - 1)];
+		while (*pp != e)
+			pp = &(*pp)->next;
+		*pp = e->next;
+		free(e);
+		if (--intern_n == 0) {
+			/* An empty table gives its memory back (leak checkers). */
+			free(intern_buckets);
+			intern_buckets = NULL;
+			intern_nbuckets = 0;
+		}
+	}
+	pthread_mutex_unlock(&intern_lock);
+}
+
+size_t kube__intern_count(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&intern_lock);
+	n = intern_n;
+	pthread_mutex_unlock(&intern_lock);
+	return n;
+}
+
+/* ---- Records ------------------------------------------------------------ */
+
+struct chunk {
+	struct chunk *next; /* older chunks */
+	size_t lo;	    /* aligned allocations grow up from 0 */
+	size_t hi;	    /* strings grow down from cap */
+	size_t cap;
+	alignas(max_align_t) char data[];
+};
+
+struct rec {
+	struct chunk *chunks;	/* newest first, owned */
+	const char **interned;	/* distinct interned strings referenced */
+	uint32_t n_interned;
+	uint32_t cap_interned;
+	union {
+		struct kube_object obj;
+		struct kube_pod pod;
+		struct kube_service service;
+		struct kube_node node;
+		struct kube_endpointslice slice;
+		struct kube_lease lease;
+	} u;
+};
+
+#define CHUNK_FIRST 192
+#define ALIGN 8
+
+static const size_t kind_size[KUBE_KIND__COUNT] = {
+	[KUBE_KIND_POD] = sizeof(struct kube_pod),
+	[KUBE_KIND_SERVICE] = sizeof(struct kube_service),
+	[KUBE_KIND_NODE] = sizeof(struct kube_node),
+	[KUBE_KIND_ENDPOINTSLICE] = sizeof(struct kube_endpointslice),
+	[KUBE_KIND_LEASE] = sizeof(struct kube_lease),
+};
+
+static struct rec *rec_of(struct kube_object *o)
+{
+	return (struct rec *)(void *)((char *)o - offsetof(struct rec, u));
+}
+
+struct kube_object *kube_object_new(enum kube_kind kind)
+{
+	size_t size;
+	struct rec *r;
+
+	BUG_ON((unsigned)kind >= KUBE_KIND__COUNT);
+	size = offsetof(struct rec, u) + kind_size[kind];
+	r = xcalloc(1, size);
+	r->u.obj.kind = kind;
+	atomic_init(&r->u.obj.refs, 1);
+	r->u.obj.bytes = size;
+	r->u.obj.meta.ns = "";
+	r->u.obj.meta.name = "";
+	r->u.obj.meta.uid = "";
+	r->u.obj.meta.resource_version = "";
+	return &r->u.obj;
+}
+
+struct kube_object *kube_object_ref(struct kube_object *o)
+{
+	if (o)
+		atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
+	return o;
+}
+
+void kube_object_unref(struct kube_object *o)
+{
+	struct rec *r;
+	struct chunk *c, *next;
+
+	if (!o || atomic_fetch_sub_explicit(&o->refs, 1,
+					    memory_order_acq_rel) != 1)
+		return;
+	r = rec_of(o);
+	for (uint32_t i = 0; i < r->n_interned; i++)
+		intern_put(r->interned[i]);
+	free(r->interned);
+	for (c = r->chunks; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(r);
+}
+
+bool kube_object_deleting(const struct kube_object *o)
+{
+	return o->meta.deletion_ms != 0;
+}
+
+static struct chunk *chunk_for(struct kube_object *o, size_t need)
+{
+	struct rec *r = rec_of(o);
+	struct chunk *c = r->chunks;
+	size_t cap;
+
+	if (c && c->hi - c->lo >= need)
+		return c;
+	cap = c ? c->cap * 2 : CHUNK_FIRST;
+	while (cap < need)
+		cap *= 2;
+	c = xmalloc(sizeof(*c) + cap);
+	c->next = r->chunks;
+	c->lo = 0;
+	c->hi = cap;
+	c->cap = cap;
+	r->chunks = c;
+	o->bytes += sizeof(*c) + cap;
+	return c;
+}
+
+/* Aligned arena memory, not cleared. */
+static void *arena_alloc(struct kube_object *o, size_t n)
+{
+	size_t need = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+	struct chunk *c;
+	void *p;
+
+	BUG_ON(n > SIZE_MAX / 4);
+	if (need == 0)
+		need = ALIGN;
+	/* lo stays a multiple of ALIGN; strings take the top end. */
+	c = chunk_for(o, need);
+	p = c->data + c->lo;
+	c->lo += need;
+	return p;
+}
+
+void *kube_alloc(struct kube_object *o, size_t n)
+{
+	void *p = arena_alloc(o, n);
+
+	memset(p, 0, n);
+	return p;
+}
+
+void *kube__dup(struct kube_object *o, const void *p, size_t n)
+{
+	void *q = arena_alloc(o, n);
+
+	if (n)
+		memcpy(q, p, n);
+	return q;
+}
+
+const char *kube__strn(struct kube_object *o, const char *s, size_t n)
+{
+	struct chunk *c = chunk_for(o, n + 1);
+	char *p;
+
+	c->hi -= n + 1;
+	p = c->data + c->hi;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+const char *kube_set_str(struct kube_object *o, const char *s)
+{
+	return s ? kube__strn(o, s, strlen(s)) : NULL;
+}
+
+const char *kube__internn(struct kube_object *o, const char *s, size_t n)
+{
+	struct rec *r = rec_of(o);
+	struct ientry *e = intern_get(s, n);
+
+	for (uint32_t i = 0; i < r->n_interned; i++) {
+		if (r->interned[i] == e->s) {
+			intern_put(e->s); /* the record already holds one */
+			return e->s;
+		}
+	}
+	if (r->n_interned == r->cap_interned) {
+		uint32_t cap = r->cap_interned ? r->cap_interned * 2 : 8;
+
+		r->interned = xrealloc(r->interned, cap * sizeof(char *));
+		o->bytes += (cap - r->cap_interned) * sizeof(char *);
+		r->cap_interned = cap;
+	}
+	r->interned[r->n_interned++] = e->s;
+	return e->s;
+}
+
+const char *kube_intern(struct kube_object *o, const char *s)
+{
+	return s ? kube__internn(o, s, strlen(s)) : NULL;
+}
+
+void kube__seal(struct kube_object *o)
+{
+	struct rec *r = rec_of(o);
+
+	if (r->n_interned == r->cap_interned)
+		return;
+	o->bytes -= (r->cap_interned - r->n_interned) * sizeof(char *);
+	r->cap_interned = r->n_interned;
+	if (r->n_interned == 0) {
+		free(r->interned);
+		r->interned = NULL;
+		return;
+	}
+	r->interned = xrealloc(r->interned, r->n_interned * sizeof(char *));
+}
+
+/* ---- Scratch vectors ---------------------------------------------------- */
+
+void *kube__vec_push(struct kube__vec *v, size_t size)
+{
+	void *p;
+
+	BUG_ON(v->size && v->size != size);
+	v->size = size;
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 8;
+		v->p = xrealloc(v->p, v->cap * size);
+	}
+	p = v->p + v->n++ * size;
+	memset(p, 0, size);
+	return p;
+}
+
+void *kube__vec_commit(struct kube__vec *v, struct kube_object *o,
+		       uint32_t *n)
+{
+	void *p = v->n ? kube__dup(o, v->p, v->n * v->size) : NULL;
+
+	*n = (uint32_t)v->n;
+	v->n = 0;
+	return p;
+}
+
+void kube__vec_release(struct kube__vec *v)
+{
+	free(v->p);
+	memset(v, 0, sizeof(*v));
+}
+
+/* ---- Names and small helpers ------------------------------------------- */
+
+const char *kube_kind_name(enum kube_kind kind)
+{
+	static const char *const names[] = { "Pod", "Service", "Node",
+					     "EndpointSlice", "Lease" };
+
+	return (unsigned)kind < ARRAY_SIZE(names) ? names[kind] : "Unknown";
+}
+
+const char *kube_protocol_name(enum kube_protocol p)
+{
+	static const char *const names[] = { "TCP", "UDP", "SCTP" };
+
+	return (unsigned)p < ARRAY_SIZE(names) ? names[p] : "TCP";
+}
+
+enum err kube_protocol_parse(const char *s, enum kube_protocol *out)
+{
+	static const char *const names[] = { "TCP", "UDP", "SCTP" };
+
+	for (size_t i = 0; s && i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(s, names[i])) {
+			*out = (enum kube_protocol)i;
+			return ERR_OK;
+		}
+	}
+	return ERR_INVALID;
+}
+
+const char *kube_address_type_name(enum kube_address_type t)
+{
+	static const char *const names[] = { "IPv4", "IPv6", "FQDN" };
+
+	return (unsigned)t < ARRAY_SIZE(names) ? names[t] : "IPv4";
+}
+
+const char *kube_event_type_name(enum kube_event_type t)
+{
+	static const char *const names[] = { "ADDED", "MODIFIED", "DELETED",
+					     "BOOKMARK", "ERROR" };
+
+	return (unsigned)t < ARRAY_SIZE(names) ? names[t] : "UNKNOWN";
+}
+
+const char *kube_labels_get(const struct kube_labels *l, const char *key)
+{
+	uint32_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(l->items[mid].key, key);
+
+		if (c == 0)
+			return l->items[mid].value;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static const struct kube_object *cast(const struct kube_object *o,
+				      enum kube_kind kind)
+{
+	BUG_ON(o && o->kind != kind);
+	return o;
+}
+
+const struct kube_pod *kube_pod(const struct kube_object *o)
+{
+	return (const struct kube_pod *)cast(o, KUBE_KIND_POD);
+}
+
+const struct kube_service *kube_service(const struct kube_object *o)
+{
+	return (const struct kube_service *)cast(o, KUBE_KIND_SERVICE);
+}
+
+const struct kube_node *kube_node(const struct kube_object *o)
+{
+	return (const struct kube_node *)cast(o, KUBE_KIND_NODE);
+}
+
+const struct kube_endpointslice *kube_endpointslice(const struct kube_object *o)
+{
+	return (const struct kube_endpointslice *)cast(
+		o, KUBE_KIND_ENDPOINTSLICE);
+}
+
+const struct kube_lease *kube_lease(const struct kube_object *o)
+{
+	return (const struct kube_lease *)cast(o, KUBE_KIND_LEASE);
+}
