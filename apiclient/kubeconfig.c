@@ -92,8 +92,12 @@ void kubeconfig__trim(char *s)
 static const char *env_get(const struct kubeconfig_options *opts,
 			   const char *name)
 {
-	const char *v = opts && opts->getenv_fn ? opts->getenv_fn(name)
-						: getenv(name);
+	const char *v;
+
+	if (opts && opts->getenv_fn)
+		v = opts->getenv_fn(name);
+	else /* NOLINTNEXTLINE(concurrency-mt-unsafe): nothing calls setenv. */
+		v = getenv(name);
 
 	return v && v[0] ? v : NULL;
 }
@@ -277,10 +281,10 @@ static struct kubeconfig *take(struct kubeconfig_entry *ctx,
 	struct kubeconfig *cfg = xcalloc(1, sizeof(*cfg));
 	struct kubeconfig *c = &cl->part;
 
-	if (us)
+	if (us) {
 		*cfg = us->part;
-	if (us)
 		memset(&us->part, 0, sizeof(us->part));
+	}
 	cfg->server = c->server;
 	cfg->tls_server_name = c->tls_server_name;
 	cfg->insecure_skip_tls_verify = c->insecure_skip_tls_verify;
@@ -359,6 +363,7 @@ static enum err select_context(const struct selector *s,
 				  name);
 	if ((e = find_refs(s, ctx, &cl, &us, eb)))
 		return e;
+	BUG_ON(!cl);
 	if (!s->master && !cl->part.server && s->master_default)
 		cl->part.server = xstrdup(s->master_default);
 	if ((e = check_cluster(cl, !s->master, eb)) ||

@@ -12,7 +12,16 @@
  * kubeconfig pass through.
  *
  * Thread safety: all calls are thread-safe; credential_get may block while
- * a plugin runs (bounded by a 60 s timeout).
+ * a plugin runs (bounded by a 60 s timeout). No lock is held while a plugin
+ * runs; concurrent callers wait for that one run instead of starting more.
+ *
+ * Errors: ERR_UNAUTHORIZED when no credential can be had: a token file
+ * never read successfully (and no static token to fall back on), or a
+ * plugin that cannot be found or started, exits non-zero ("exit status
+ * N"), times out, writes more than 1 MiB or prints no valid ExecCredential
+ * of the configured apiVersion; eb names the path or the command.
+ * credential_new fails with ERR_INVALID for interactiveMode: Always (stdin
+ * is never a terminal).
  */
 
 struct errbuf;
@@ -28,7 +37,8 @@ struct credential_value {
 	size_t cert_len;
 	unsigned char *key_data;
 	size_t key_len;
-	uint64_t generation;	  /* changes whenever the credential changes */
+	uint64_t generation;	  /* changes whenever token, cert or key
+				   * change; equal values mean equal contents */
 };
 
 /* Keeps a pointer to cfg, which must outlive the credential. */

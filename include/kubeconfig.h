@@ -14,8 +14,23 @@
  * of the file that set them. *-data fields are base64-decoded into memory,
  * never written to temporary files.
  *
+ * $KUBERNETES_MASTER is client-go's ClusterDefaults.Server: it fills in a
+ * server the selected cluster lacks and, with no kubeconfig file and no
+ * in-cluster environment, is the server; it never replaces --master or a
+ * server the file sets. --master with no kubeconfig at all gives a config
+ * with just that server. As client-go, only the selected context is
+ * validated: an unused user with auth-provider or an unused cluster with
+ * no server is no error.
+ *
  * Every error names the file, the field path and what is wrong, e.g.
  * "/root/.kube/config: users[0].user.client-key-data: invalid base64".
+ * Codes: ERR_IO for a file that cannot be read (the kubeconfig, a
+ * certificate, the service-account token or CA); ERR_DECODE for YAML
+ * syntax ("<file>: line 7 column 3: <libyaml problem>"), wrong types and
+ * bad base64; ERR_INVALID for what a usable config lacks or contradicts
+ * (no current-context, unknown context, cluster or user, missing or
+ * non-http(s) server, insecure-skip-tls-verify with a CA, auth-provider,
+ * exec without command or apiVersion, no configuration at all).
  *
  * Thread safety: a loaded struct kubeconfig is immutable and may be read
  * from any thread.
@@ -33,10 +48,17 @@ struct kubeconfig_exec {
 	char *interactive_mode; /* "Never", "IfAvailable", "Always" or NULL */
 };
 
+/*
+ * Of each data/path pair at most one is set (data overrides path), except
+ * in-cluster, where ca_file names the CA that ca_data was read from (for
+ * reloading on rotation). Paths are absolute.
+ */
 struct kubeconfig {
-	char *source;		/* file path, or "in-cluster" */
+	char *source;		/* file path (of the file defining the context),
+				 * "in-cluster", "--master" or
+				 * "KUBERNETES_MASTER" */
 	char *context;		/* context name used ("" in-cluster) */
-	char *server;		/* e.g. https://127.0.0.1:6443 */
+	char *server;		/* e.g. https://127.0.0.1:6443 (no trailing /) */
 	char *tls_server_name;	/* NULL unless set */
 	bool insecure_skip_tls_verify;
 	unsigned char *ca_data;	/* PEM, from certificate-authority-data */
@@ -48,7 +70,8 @@ struct kubeconfig {
 	unsigned char *key_data;  /* PEM client key */
 	size_t key_len;
 	char *key_file;
-	char *token;		/* static bearer token */
+	char *token;		/* static bearer token; in-cluster, the token
+				 * file's content at load time */
 	char *token_file;	/* re-read by struct credential (absolute) */
 	char *username;		/* basic auth */
 	char *password;
@@ -58,7 +81,8 @@ struct kubeconfig {
 	char *impersonate_uid;
 	char **impersonate_groups; /* NULL-terminated, may be NULL */
 	struct kubeconfig_exec *exec; /* NULL unless users[].user.exec */
-	char *ns;		/* context namespace or in-cluster namespace */
+	char *ns;		/* context or in-cluster namespace, else
+				 * "default"; never NULL */
 };
 
 struct kubeconfig_options {
