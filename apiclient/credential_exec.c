@@ -263,10 +263,9 @@ static enum err spawn(struct child *ch, const char *name, struct errbuf *eb)
 }
 
 /* Reads stdout until EOF; ERR_TIMEOUT or ERR_TOO_LARGE stop early. */
-static enum err read_output(struct child *ch, struct buf *out)
+static enum err read_output(struct child *ch, int64_t deadline,
+			    struct buf *out)
 {
-	int64_t deadline = clock_mono_ns() + credential__exec_timeout_ms *
-						     1000000;
 	char chunk[8192];
 
 	for (;;) {
@@ -295,12 +294,26 @@ static enum err read_output(struct child *ch, struct buf *out)
 	}
 }
 
-static int reap(pid_t pid, bool kill_first)
+/*
+ * Waits for the child, killing it first when *rd failed or when it keeps
+ * running past the deadline after closing its stdout (then *rd becomes
+ * ERR_TIMEOUT).
+ */
+static int reap(pid_t pid, int64_t deadline, enum err *rd)
 {
 	int status = 0;
+	pid_t r;
 
-	if (kill_first)
-		(void)kill(pid, SIGKILL);
+	while (*rd == ERR_OK) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			return status;
+		if (clock_mono_ns() >= deadline)
+			*rd = ERR_TIMEOUT;
+		else
+			clock_sleep_ms(5);
+	}
+	(void)kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return status;
@@ -343,7 +356,9 @@ enum err credential__exec_run(const struct kubeconfig *cfg,
 	const char *name = cfg->exec->command;
 	struct child ch = { .out_fd = -1 };
 	struct buf b;
+	int64_t deadline;
 	enum err e, rd;
+	int status;
 
 	ch.path = find_command(name);
 	if (!ch.path)
@@ -357,8 +372,10 @@ enum err credential__exec_run(const struct kubeconfig *cfg,
 		return e;
 	}
 	buf_init(&b, CREDENTIAL_EXEC_MAX_OUTPUT);
-	rd = read_output(&ch, &b);
-	e = run_status(name, rd, reap(ch.pid, rd != ERR_OK), eb);
+	deadline = clock_mono_ns() + credential__exec_timeout_ms * 1000000;
+	rd = read_output(&ch, deadline, &b);
+	status = reap(ch.pid, deadline, &rd);
+	e = run_status(name, rd, status, eb);
 	child_release(&ch);
 	if (!e) {
 		e = credential__exec_decode(cfg->exec->api_version, b.data,

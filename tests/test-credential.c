@@ -398,6 +398,16 @@ static void test_exec_timeout(void)
 	credential__exec_timeout_ms = saved;
 }
 
+/* Closing stdout does not let a plugin outlive the time limit. */
+static void test_exec_timeout_after_stdout_closed(void)
+{
+	int64_t saved = credential__exec_timeout_ms;
+
+	credential__exec_timeout_ms = 200;
+	check_exec_error("closed", "timed out after 200 ms");
+	credential__exec_timeout_ms = saved;
+}
+
 static void test_exec_path_search(void)
 {
 	const char *old = getenv("PATH");
@@ -519,6 +529,7 @@ int main(int argc, char **argv)
 		UNIT_CASE(test_exec_no_token),
 		UNIT_CASE(test_exec_output_too_large),
 		UNIT_CASE(test_exec_timeout),
+		UNIT_CASE(test_exec_timeout_after_stdout_closed),
 		UNIT_CASE(test_exec_path_search),
 		UNIT_CASE(test_exec_interactive_always_rejected),
 		UNIT_CASE(test_exec_concurrent_callers_share_one_run),

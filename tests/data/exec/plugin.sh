@@ -36,6 +36,9 @@ notoken)
 	printf '{"apiVersion":"%s","kind":"ExecCredential","status":{}}\n' "$v" ;;
 sleep)
 	exec sleep 10 ;;
+closed)
+	exec >&- 2>&-
+	exec sleep 10 ;;
 flood)
 	head -c 2000000 /dev/zero | tr '\0' x ;;
 *)
