@@ -48,6 +48,7 @@ char *unit_read_data(const char *rel, size_t *len)
 	char *path = xasprintf("%s/%s", unit_data_dir(), rel);
 	FILE *f = fopen(path, "rb");
 	struct buf b;
+	char *data;
 	char chunk[8192];
 	size_t n;
 
@@ -60,7 +61,9 @@ char *unit_read_data(const char *rel, size_t *len)
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		BUG_ON(buf_add(&b, chunk, n) != ERR_OK);
 	fclose(f);
-	return buf_detach(&b, len);
+	data = buf_detach(&b, len);
+	buf_release(&b);
+	return data;
 }
 
 static enum outcome run_inline(const struct unit_case *c)
