@@ -83,7 +83,7 @@ ifneq ($(CONFIG),release)
   BIN := $(B)/svc-controllers
 endif
 
-.PHONY: all check test tests run bench lint fuzz hdr-check fmt fmt-check clean deps
+.PHONY: all check test tests benches run bench lint fuzz hdr-check fmt fmt-check clean deps
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -130,8 +130,8 @@ check test: tests
 run: $(BIN)
 	hack/run-local.sh $(abspath $(BIN))
 
-bench: $(BIN)
-	hack/bench.sh $(abspath $(BIN))
+bench: $(BIN) benches
+	hack/bench.sh $(B)
 
 lint:
 	hack/lint.sh
@@ -158,3 +158,10 @@ clean:
 	rm -rf build svc-controllers
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+BENCH_SRC := $(sort $(wildcard tests/bench/bench-*.c))
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+$(B)/bench/bench-%: $(B)/t/tests/bench/bench-%.o $(B)/libsvc-t.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+benches: $(BENCH_BIN)
