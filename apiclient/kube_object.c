@@ -146,7 +146,7 @@ struct rec {
 	} u;
 };
 
-#define CHUNK_FIRST 192
+#define CHUNK_FIRST 256
 #define ALIGN 8
 
 static const size_t kind_size[KUBE_KIND__COUNT] = {

@@ -50,7 +50,6 @@ struct kube_stream {
 	bool use_od, use_sd;
 	bool speculative;		  /* both run: type still unknown */
 	bool nonblank;			  /* a non-space byte was fed */
-	bool seen_value;		  /* a top-level value started */
 	int ev_type;			  /* enum kube_event_type, -1 unset */
 	bool have_obj;			  /* this event's object ended */
 	struct buf list_rv;
@@ -382,7 +381,6 @@ static int on_value(struct kube_stream *s, const struct kube__val *v)
 		return 0;
 	if (s->in_obj)
 		return forward(s, OP_VALUE, &a);
-	s->seen_value = true;
 	return env_result(s, kube__dec_value(&s->env, v));
 }
 
@@ -437,10 +435,8 @@ static int on_open(struct kube_stream *s, bool array)
 		return die_at(s, ERR_TOO_LARGE, "nesting deeper than %u",
 			      s->o.limits.max_depth);
 	s->depth++;
-	if (!s->in_obj && s->depth == 1) {
-		s->seen_value = true;
+	if (!s->in_obj && s->depth == 1)
 		s->unit_start = offset(s) - 1;
-	}
 	if (too_big(s, offset(s)))
 		return 0;
 	if (s->in_obj)
@@ -611,12 +607,12 @@ enum err kube_stream_finish(struct kube_stream *s, struct errbuf *eb)
 		return copy_err(s, eb);
 	if (s->mode == KUBE_STREAM_WATCH && !s->nonblank)
 		return ERR_OK;
-	if (yajl_complete_parse(s->h) != yajl_status_ok) {
-		(void)parse_failed(s, NULL, 0);
+	if (!s->nonblank) {
+		(void)die_at(s, ERR_DECODE, "empty document");
 		return copy_err(s, eb);
 	}
-	if (s->mode != KUBE_STREAM_WATCH && !s->seen_value) {
-		(void)die_at(s, ERR_DECODE, "empty document");
+	if (yajl_complete_parse(s->h) != yajl_status_ok) {
+		(void)parse_failed(s, NULL, 0);
 		return copy_err(s, eb);
 	}
 	return ERR_OK;
