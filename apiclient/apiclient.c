@@ -11,7 +11,7 @@
 #include "apiclient_internal.h"
 #include "backoff.h"
 
-#define ERRBODY_MAX (64 * 1024)
+#define ERRBODY_MAX ((size_t)64 * 1024)
 /* Transport errors on GET are retried this many times at most. */
 #define TRANSPORT_ATTEMPTS 3
 
@@ -288,7 +288,7 @@ static enum err attempt(struct apiclient *c, const char *url,
 			errbuf_set(eb, e, "%s %s: %s", method_str(x->req->method),
 				   x->req->path,
 				   cerr[0] ? cerr : curl_easy_strerror(cc));
-		(void)curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+		(void)curl_easy_setopt(h, CURLOPT_ERRORBUFFER, (char *)NULL);
 	}
 	curl_slist_free_all(hdrs);
 	apiclient__handle_put(c, h);

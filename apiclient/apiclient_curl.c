@@ -87,9 +87,59 @@ void apiclient__handle_put(struct apiclient *c, CURL *h)
 		curl_easy_cleanup(h);
 }
 
+/* "HTTP/1.1 409 Conflict": a new response (after a redirect or a 100)
+ * starts, so the previous one's headers are forgotten. */
+static void status_line(struct apiclient__xfer *x, const char *line)
+{
+	const char *sp = strchr(line, ' ');
+	long long code = 0;
+	char num[4] = { 0 };
+
+	if (sp && strlen(sp) >= 4) {
+		memcpy(num, sp + 1, 3);
+		if (str_to_ll(num, 100, 599, &code) != ERR_OK)
+			code = 0;
+	}
+	x->code = (long)code;
+	x->audit_id[0] = '\0';
+	x->retry_after_ms = 0;
+}
+
+/* The value of "Name: value" when line has that name, else NULL. */
+static const char *header_value(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (strncasecmp(line, name, n) != 0 || line[n] != ':')
+		return NULL;
+	line += n + 1;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	return line;
+}
+
+static void header_line(struct apiclient__xfer *x, const char *line)
+{
+	const char *v;
+	long long secs;
+
+	if (str_has_prefix(line, "HTTP/")) {
+		status_line(x, line);
+	} else if ((v = header_value(line, "Audit-Id"))) {
+		size_t vl = MIN(strlen(v), sizeof(x->audit_id) - 1);
+
+		memcpy(x->audit_id, v, vl);
+		x->audit_id[vl] = '\0';
+	} else if ((v = header_value(line, "Retry-After"))) {
+		if (str_to_ll(v, 0, 86400, &secs) == ERR_OK)
+			x->retry_after_ms = secs * 1000;
+	} else if ((v = header_value(line, "Warning"))) {
+		log_v(2, "server warning: %s", v);
+	}
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *userp)
 {
-	struct apiclient__xfer *x = userp;
 	size_t len = size * n;
 	char line[256];
 	size_t l = MIN(len, sizeof(line) - 1);
@@ -98,40 +148,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
 	line[l] = '\0';
 	while (l > 0 && (line[l - 1] == '\r' || line[l - 1] == '\n'))
 		line[--l] = '\0';
-	if (str_has_prefix(line, "HTTP/")) {
-		/* A new response (after a redirect or 100): forget the old. */
-		const char *sp = strchr(line, ' ');
-		long long code = 0;
-		char num[4] = { 0 };
-
-		if (sp && strlen(sp) >= 4) {
-			memcpy(num, sp + 1, 3);
-			if (str_to_ll(num, 100, 599, &code) != ERR_OK)
-				code = 0;
-		}
-		x->code = (long)code;
-		x->audit_id[0] = '\0';
-		x->retry_after_ms = 0;
-	} else if (strncasecmp(line, "audit-id:", 9) == 0) {
-		const char *v = line + 9;
-
-		while (*v == ' ')
-			v++;
-		size_t vl = MIN(strlen(v), sizeof(x->audit_id) - 1);
-
-		memcpy(x->audit_id, v, vl);
-		x->audit_id[vl] = '\0';
-	} else if (strncasecmp(line, "retry-after:", 12) == 0) {
-		long long secs;
-		const char *v = line + 12;
-
-		while (*v == ' ')
-			v++;
-		if (str_to_ll(v, 0, 86400, &secs) == ERR_OK)
-			x->retry_after_ms = secs * 1000;
-	} else if (strncasecmp(line, "warning:", 8) == 0) {
-		log_v(2, "server warning:%s", line + 8);
-	}
+	header_line(userp, line);
 	return len;
 }
 

@@ -17,31 +17,37 @@ static enum err decode_response(enum kube_kind kind, const struct buf *body,
 	return kube_object_decode(kind, body->data, body->len, out, eb);
 }
 
-static enum err object_request(struct apiclient *c, enum apiclient_method m,
-			       enum kube_kind kind, const char *ns,
-			       const char *name, const struct buf *body,
-			       const char *content_type,
+/* What one object request is about. */
+struct op {
+	enum apiclient_method method;
+	enum kube_kind kind;
+	const char *ns;
+	const char *name;
+	const struct buf *body;
+	const char *content_type;
+};
+
+static enum err object_request(struct apiclient *c, const struct op *op,
 			       struct kube_object **out,
 			       struct apiclient_result *res, struct errbuf *eb)
 {
+	struct apiclient_request req = {
+		.method = op->method,
+		.body = op->body ? op->body->data : NULL,
+		.body_len = op->body ? op->body->len : 0,
+		.content_type = op->content_type,
+	};
 	struct buf path;
 	struct buf resp;
 	enum err e;
 
 	buf_init(&path, 0);
 	buf_init(&resp, OBJECT_BODY_MAX);
-	apiclient_path(&path, kind, ns, name);
-	e = apiclient_do(c,
-			 &(struct apiclient_request){
-				 .method = m,
-				 .path = path.data,
-				 .body = body ? body->data : NULL,
-				 .body_len = body ? body->len : 0,
-				 .content_type = content_type,
-			 },
-			 &resp, res, eb);
+	apiclient_path(&path, op->kind, op->ns, op->name);
+	req.path = path.data;
+	e = apiclient_do(c, &req, &resp, res, eb);
 	if (e == ERR_OK)
-		e = decode_response(kind, &resp, out, eb);
+		e = decode_response(op->kind, &resp, out, eb);
 	buf_release(&resp);
 	buf_release(&path);
 	return e;
@@ -52,8 +58,9 @@ enum err apiclient_get(struct apiclient *c, enum kube_kind kind,
 		       struct kube_object **out, struct apiclient_result *res,
 		       struct errbuf *eb)
 {
-	return object_request(c, APICLIENT_GET, kind, ns, name, NULL, NULL, out,
-			      res, eb);
+	struct op op = { APICLIENT_GET, kind, ns, name, NULL, NULL };
+
+	return object_request(c, &op, out, res, eb);
 }
 
 enum err apiclient_create(struct apiclient *c, enum kube_kind kind,
@@ -61,8 +68,9 @@ enum err apiclient_create(struct apiclient *c, enum kube_kind kind,
 			  struct kube_object **out,
 			  struct apiclient_result *res, struct errbuf *eb)
 {
-	return object_request(c, APICLIENT_POST, kind, ns, NULL, body, NULL,
-			      out, res, eb);
+	struct op op = { APICLIENT_POST, kind, ns, NULL, body, NULL };
+
+	return object_request(c, &op, out, res, eb);
 }
 
 enum err apiclient_update(struct apiclient *c, enum kube_kind kind,
@@ -70,46 +78,49 @@ enum err apiclient_update(struct apiclient *c, enum kube_kind kind,
 			  const struct buf *body, struct kube_object **out,
 			  struct apiclient_result *res, struct errbuf *eb)
 {
-	return object_request(c, APICLIENT_PUT, kind, ns, name, body, NULL, out,
-			      res, eb);
+	struct op op = { APICLIENT_PUT, kind, ns, name, body, NULL };
+
+	return object_request(c, &op, out, res, eb);
 }
+
+static const char *const patch_types[] = {
+	[APICLIENT_PATCH_MERGE] = "application/merge-patch+json",
+	[APICLIENT_PATCH_JSON] = "application/json-patch+json",
+	[APICLIENT_PATCH_STRATEGIC] = "application/strategic-merge-patch+json",
+};
 
 enum err apiclient_patch(struct apiclient *c, enum kube_kind kind,
 			 const char *ns, const char *name,
 			 enum apiclient_patch_type type, const struct buf *body,
-			 struct kube_object **out, struct apiclient_result *res,
-			 struct errbuf *eb)
+			 struct apiclient_result *res, struct errbuf *eb)
 {
-	static const char *const types[] = {
-		[APICLIENT_PATCH_MERGE] = "application/merge-patch+json",
-		[APICLIENT_PATCH_JSON] = "application/json-patch+json",
-		[APICLIENT_PATCH_STRATEGIC] =
-			"application/strategic-merge-patch+json",
-	};
+	struct op op = { APICLIENT_PATCH, kind, ns, name, body,
+			 patch_types[type] };
 
-	return object_request(c, APICLIENT_PATCH, kind, ns, name, body,
-			      types[type], out, res, eb);
+	return object_request(c, &op, NULL, res, eb);
+}
+
+static void put(struct buf *b, const char *s)
+{
+	BUG_ON(buf_adds(b, s) != ERR_OK);
 }
 
 static void delete_options(struct buf *body, const char *uid, const char *rv)
 {
-	BUG_ON(buf_adds(body, "{\"apiVersion\":\"v1\",\"kind\":\"DeleteOptions\"") !=
-	       ERR_OK);
+	put(body, "{\"apiVersion\":\"v1\",\"kind\":\"DeleteOptions\"");
 	if (uid || rv) {
-		BUG_ON(buf_adds(body, ",\"preconditions\":{") != ERR_OK);
+		put(body, ",\"preconditions\":{");
 		if (uid) {
-			BUG_ON(buf_adds(body, "\"uid\":") != ERR_OK);
+			put(body, "\"uid\":");
 			kube_json_quote(body, uid);
 		}
 		if (rv) {
-			BUG_ON(buf_adds(body, uid ? ",\"resourceVersion\":"
-						  : "\"resourceVersion\":") !=
-			       ERR_OK);
+			put(body, uid ? ",\"resourceVersion\":" : "\"resourceVersion\":");
 			kube_json_quote(body, rv);
 		}
-		BUG_ON(buf_add(body, "}", 1) != ERR_OK);
+		put(body, "}");
 	}
-	BUG_ON(buf_add(body, "}", 1) != ERR_OK);
+	put(body, "}");
 }
 
 enum err apiclient_delete(struct apiclient *c, enum kube_kind kind,
@@ -122,7 +133,9 @@ enum err apiclient_delete(struct apiclient *c, enum kube_kind kind,
 
 	buf_init(&body, 0);
 	delete_options(&body, pre_uid, pre_rv);
-	e = object_request(c, APICLIENT_DELETE, kind, ns, name, &body, NULL,
+	e = object_request(c,
+			   &(struct op){ APICLIENT_DELETE, kind, ns, name, &body,
+					 NULL },
 			   NULL, res, eb);
 	buf_release(&body);
 	/* Already gone is what a delete wants. */

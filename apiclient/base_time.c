@@ -143,6 +143,6 @@ enum err clock_parse_rfc3339(const char *s, int64_t *out_ms)
 	    sec > 60)
 		return ERR_INVALID;
 	*out_ms = (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
-		   h * 3600 + mi * 60 + sec - off) * 1000 + ms;
+		   (int64_t)h * 3600 + (int64_t)mi * 60 + sec - off) * 1000 + ms;
 	return ERR_OK;
 }

@@ -63,7 +63,8 @@ static void objvec_push(struct objvec *v, struct kube_object *o)
 {
 	if (v->n == v->cap) {
 		v->cap = v->cap ? v->cap * 2 : 256;
-		v->items = xrealloc(v->items, v->cap * sizeof(*v->items));
+		v->items = xrealloc(v->items,
+				    v->cap * sizeof(struct kube_object *));
 	}
 	v->items[v->n++] = o;
 }

@@ -224,9 +224,10 @@ void flags_usage(FILE *out, const struct flag *flags, size_t n)
 			       f->shorthand ? "-" : "",
 			       f->shorthand ? f->shorthand : "",
 			       f->shorthand ? "," : "   ", f->name, type_hint(f));
-		fprintf(out, "  %-44s %s", left, f->help);
+		/* Help goes to a terminal or a pipe; a failed write is moot. */
+		(void)fprintf(out, "  %-44s %s", left, f->help);
 		if (f->def && *f->def)
-			fprintf(out, " (default %s)", f->def);
-		fputc('\n', out);
+			(void)fprintf(out, " (default %s)", f->def);
+		(void)fputc('\n', out);
 	}
 }

@@ -70,7 +70,7 @@ static const struct flag flags[] = {
 
 static void usage(FILE *out)
 {
-	fprintf(out,
+	(void)fprintf(out,
 		"svc-controllers: EndpointSlice controller and ClusterIP/NodePort allocator for Kubernetes\n\n"
 		"Usage: svc-controllers [flags]\n\nFlags:\n");
 	flags_usage(out, flags, ARRAY_SIZE(flags));
@@ -83,18 +83,18 @@ static int parse_cli(int argc, char **argv)
 
 	if (flags_parse(flags, ARRAY_SIZE(flags), argc, argv, 1, &npos, &eb) !=
 	    ERR_OK) {
-		fprintf(stderr, "svc-controllers: %s\nRun 'svc-controllers --help' for usage.\n",
+		(void)fprintf(stderr, "svc-controllers: %s\nRun 'svc-controllers --help' for usage.\n",
 			eb.msg);
 		return 2;
 	}
 	if (npos > 0) {
-		fprintf(stderr, "svc-controllers: unexpected argument \"%s\"\n",
+		(void)fprintf(stderr, "svc-controllers: unexpected argument \"%s\"\n",
 			argv[1]);
 		return 2;
 	}
 	if (strcmp(cli.log_format, "text") != 0 &&
 	    strcmp(cli.log_format, "json") != 0) {
-		fprintf(stderr, "svc-controllers: invalid value \"%s\" for flag --log-format: want text or json\n",
+		(void)fprintf(stderr, "svc-controllers: invalid value \"%s\" for flag --log-format: want text or json\n",
 			cli.log_format);
 		return 2;
 	}
@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (cli.version) {
-		printf("svc-controllers %s (commit %s)\n", SVC_VERSION, SVC_COMMIT);
+		(void)printf("svc-controllers %s (commit %s)\n", SVC_VERSION, SVC_COMMIT);
 		return 0;
 	}
 	log_verbosity = (int)cli.verbosity;

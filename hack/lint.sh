@@ -17,11 +17,12 @@ else
 	exit 1
 fi
 
-SRCS=$(ls apiclient/*.c allocator/*.c controllers/*.c 2>/dev/null)
+shopt -s nullglob
+SRCS=$(echo apiclient/*.c allocator/*.c controllers/*.c)
 status=0
-echo "lint: clang-tidy on $(echo "$SRCS" | wc -l) files"
+echo "lint: clang-tidy on $(echo "$SRCS" | wc -w) files"
 # shellcheck disable=SC2086
-if ! clang-tidy --quiet -p "$B" $SRCS 2>"$B/clang-tidy.stderr"; then
+if ! clang-tidy --quiet -p "$B" $SRCS 2>"$B/clang-tidy.stderr" | tee "$B/clang-tidy.log"; then
 	status=1
 fi
 
@@ -32,6 +33,7 @@ if ! cppcheck --quiet --error-exitcode=1 --std=c11 \
 	--enable=warning,style,performance,portability \
 	--inline-suppr --suppress=missingIncludeSystem \
 	--suppress=unusedStructMember --suppress=constParameterCallback \
+	--suppress=variableScope \
 	-D_POSIX_C_SOURCE=200809L -Iinclude -Iapiclient $PKG_INC $SRCS; then
 	status=1
 fi

@@ -136,10 +136,12 @@ enum apiclient_patch_type {
 	APICLIENT_PATCH_JSON,	    /* application/json-patch+json */
 	APICLIENT_PATCH_STRATEGIC, /* application/strategic-merge-patch+json */
 };
+/* PATCH with exactly one Content-Type; the new object reaches the caches
+ * through the watch, so the response is not decoded. */
 enum err apiclient_patch(struct apiclient *c, enum kube_kind kind,
 			 const char *ns, const char *name,
 			 enum apiclient_patch_type type, const struct buf *body,
-			 struct kube_object **out, struct apiclient_result *res,
+			 struct apiclient_result *res,
 			 struct errbuf *eb) ATTR_WUR;
 /* DELETE with optional preconditions (uid, resourceVersion: NULL to skip);
  * 404 counts as success (already gone). */
