@@ -1,0 +1,663 @@
+/*
+ * itlib: the cluster side of the integration-test helpers — the shared
+ * client, the per-case cleanup stack, namespaces, Nodes and Pods written
+ * as a kubelet and a user would, fresh lists decoded with kube_stream, and
+ * the comparison of an informer's store with such a list. Processes,
+ * waits and thread fan-out live in itlib_proc.c.
+ *
+ * The cleanup stack belongs to the test thread; everything returning
+ * enum err only uses it_api and the stack-allocated request state, so it
+ * may run on worker threads.
+ */
+#include "base.h"
+#include "itlib.h"
+
+#include "kubeconfig.h"
+#include "store.h"
+
+#define CLEANUP_MAX 64
+#define LIST_PAGE "500"
+
+struct apiclient *it_api;
+
+static struct kubeconfig *it_cfg;
+static struct {
+	it_cleanup_fn fn;
+	void *arg;
+} cleanups[CLEANUP_MAX];
+static size_t n_cleanups;
+static bool have_cluster;
+
+/* ---- Life cycle -------------------------------------------------------- */
+
+void it_defer(it_cleanup_fn fn, void *arg)
+{
+	BUG_ON(n_cleanups == CLEANUP_MAX);
+	cleanups[n_cleanups].fn = fn;
+	cleanups[n_cleanups].arg = arg;
+	n_cleanups++;
+}
+
+void it_end(void)
+{
+	while (n_cleanups > 0) {
+		n_cleanups--;
+		cleanups[n_cleanups].fn(cleanups[n_cleanups].arg);
+	}
+}
+
+void it_begin(void)
+{
+	it_end();
+	if (!have_cluster)
+		unit_skip("no cluster: KUBECONFIG is not set (run through hack/run-tests.sh)");
+	CHECK_NOT_NULL(it_api);
+}
+
+static bool setup(void)
+{
+	struct apiclient_options ao = APICLIENT_OPTIONS_DEFAULT;
+	struct kubeconfig_options ko = { 0 };
+	struct errbuf eb = ERRBUF_INIT;
+
+	ko.kubeconfig = getenv("KUBECONFIG");
+	if (!ko.kubeconfig || !*ko.kubeconfig)
+		return false;
+	have_cluster = true;
+	if (kubeconfig_load(&ko, &it_cfg, &eb) != ERR_OK) {
+		printf("# cannot load %s: %s\n", ko.kubeconfig, eb.msg);
+		return true; /* it_begin's check fails every case */
+	}
+	/* High enough that the 1,000-pod case is not throttled to minutes. */
+	ao.qps = 500;
+	ao.burst = 1000;
+	ao.user_agent = "svc-controllers-it";
+	if (apiclient_new(it_cfg, &ao, &it_api, &eb) != ERR_OK)
+		printf("# cannot create the API client: %s\n", eb.msg);
+	return true;
+}
+
+int it_main(int argc, char **argv, const char *suite,
+	    const struct unit_case *cases, size_t ncases)
+{
+	int rc;
+
+	apiclient_global_init();
+	(void)setup();
+	rc = unit_main(argc, argv, suite, cases, ncases);
+	it_end();
+	apiclient_free(it_api);
+	kubeconfig_free(it_cfg);
+	apiclient_global_cleanup();
+	return rc;
+}
+
+char *it_unique_name(const char *prefix)
+{
+	return xasprintf("%s-%012llx", prefix,
+			 (unsigned long long)(rand_u64() & 0xffffffffffffULL));
+}
+
+const char *it_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (!v || !*v) {
+		char msg[128];
+
+		(void)snprintf(msg, sizeof(msg), "%s is not set", name);
+		unit_skip(msg);
+	}
+	return v;
+}
+
+/* ---- Raw requests ------------------------------------------------------ */
+
+static enum err request(enum apiclient_method m, const char *path,
+			const char *query, const char *body, const char *ctype,
+			struct buf *resp, struct apiclient_result *res,
+			struct errbuf *eb)
+{
+	struct apiclient_result tmp;
+
+	return apiclient_do(it_api,
+			    &(struct apiclient_request){
+				    .method = m,
+				    .path = path,
+				    .query = query,
+				    .body = body,
+				    .body_len = body ? strlen(body) : 0,
+				    .content_type = ctype,
+			    },
+			    resp, res ? res : &tmp, eb);
+}
+
+enum err it_post(const char *path, const char *json, struct buf *resp,
+		 struct apiclient_result *res, struct errbuf *eb)
+{
+	return request(APICLIENT_POST, path, NULL, json, NULL, resp, res, eb);
+}
+
+static enum err delete_path(const char *path, const char *body,
+			    struct errbuf *eb)
+{
+	struct apiclient_result res;
+	enum err e = request(APICLIENT_DELETE, path, NULL, body, NULL, NULL,
+			     &res, eb);
+
+	return e == ERR_NOT_FOUND ? ERR_OK : e;
+}
+
+/* ---- Namespaces -------------------------------------------------------- */
+
+static void ns_cleanup(void *arg)
+{
+	struct errbuf eb = ERRBUF_INIT;
+	char *ns = arg;
+
+	if (it_ns_delete(ns, true, &eb) != ERR_OK)
+		printf("# cleanup of namespace %s: %s\n", ns, eb.msg);
+	free(ns);
+}
+
+const char *it_ns_create(const char *prefix)
+{
+	struct errbuf eb = ERRBUF_INIT;
+	char *ns = it_unique_name(prefix);
+	char *body = xasprintf("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+			       "\"metadata\":{\"name\":\"%s\"}}",
+			       ns);
+	enum err e = it_post("/api/v1/namespaces", body, NULL, NULL, &eb);
+
+	free(body);
+	if (e != ERR_OK) {
+		free(ns);
+		IT_CHECK_OK(e, &eb);
+	}
+	it_defer(ns_cleanup, ns);
+	return ns;
+}
+
+/* Deletes every object of kind in ns: deletecollection, or one by one
+ * where the resource does not support it (405). */
+static enum err delete_all(enum kube_kind kind, const char *ns,
+			   struct errbuf *eb)
+{
+	static const char grace0[] =
+		"{\"apiVersion\":\"v1\",\"kind\":\"DeleteOptions\","
+		"\"gracePeriodSeconds\":0}";
+	struct apiclient_result res;
+	struct it_list l = { 0 };
+	struct buf path;
+	enum err e;
+
+	buf_init(&path, 0);
+	apiclient_path(&path, kind, ns, NULL);
+	e = request(APICLIENT_DELETE, path.data, NULL, grace0, NULL, NULL, &res,
+		    eb);
+	buf_release(&path);
+	if (e == ERR_NOT_FOUND)
+		return ERR_OK;
+	if (e == ERR_OK || res.http_code != 405)
+		return e;
+	e = it_list(kind, ns, NULL, &l, eb);
+	for (size_t i = 0; e == ERR_OK && i < l.n; i++) {
+		buf_init(&path, 0);
+		apiclient_path(&path, kind, ns, l.items[i]->meta.name);
+		e = delete_path(path.data, grace0, eb);
+		buf_release(&path);
+	}
+	it_list_release(&l);
+	return e;
+}
+
+enum err it_ns_delete(const char *ns, bool finalize, struct errbuf *eb)
+{
+	static const enum kube_kind kinds[] = { KUBE_KIND_POD,
+						KUBE_KIND_ENDPOINTSLICE,
+						KUBE_KIND_SERVICE };
+	char *path = xasprintf("/api/v1/namespaces/%s", ns);
+	char *fpath = xasprintf("%s/finalize", path);
+	char *body = xasprintf("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+			       "\"metadata\":{\"name\":\"%s\"},"
+			       "\"spec\":{\"finalizers\":[]}}",
+			       ns);
+	enum err e = ERR_OK;
+
+	for (size_t i = 0; e == ERR_OK && i < ARRAY_SIZE(kinds); i++)
+		e = delete_all(kinds[i], ns, eb);
+	if (e == ERR_OK)
+		e = delete_path(path, NULL, eb);
+	if (e == ERR_OK && finalize) {
+		/* What the namespace controller does once the content is gone;
+		 * the second DELETE then removes the object. */
+		e = request(APICLIENT_PUT, fpath, NULL, body, NULL, NULL, NULL,
+			    eb);
+		if (e == ERR_NOT_FOUND)
+			e = ERR_OK;
+		else if (e == ERR_OK)
+			e = delete_path(path, NULL, eb);
+	}
+	free(body);
+	free(fpath);
+	free(path);
+	return e;
+}
+
+/* ---- Nodes and Pods ---------------------------------------------------- */
+
+static void node_cleanup(void *arg)
+{
+	struct errbuf eb = ERRBUF_INIT;
+
+	if (it_node_delete(arg, &eb) != ERR_OK)
+		printf("# cleanup of node %s: %s\n", (char *)arg, eb.msg);
+	free(arg);
+}
+
+enum err it_node_create(const char *name, const char *zone, struct errbuf *eb)
+{
+	char *body = xasprintf(
+		"{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{"
+		"\"name\":\"%s\",\"labels\":{\"kubernetes.io/hostname\":\"%s\"%s%s%s}}}",
+		name, name, zone ? ",\"topology.kubernetes.io/zone\":\"" : "",
+		zone ? zone : "", zone ? "\"" : "");
+	enum err e = it_post("/api/v1/nodes", body, NULL, NULL, eb);
+
+	free(body);
+	if (e == ERR_OK)
+		it_defer(node_cleanup, xstrdup(name));
+	return e;
+}
+
+enum err it_node_delete(const char *name, struct errbuf *eb)
+{
+	char *path = xasprintf("/api/v1/nodes/%s", name);
+	enum err e = delete_path(path, NULL, eb);
+
+	free(path);
+	return e;
+}
+
+enum err it_pod_create(const char *ns, const char *name, const char *node,
+		       const char *app, struct kube_object **out,
+		       struct errbuf *eb)
+{
+	struct buf body;
+	enum err e;
+
+	buf_init(&body, 0);
+	e = buf_addf(&body,
+		     "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{"
+		     "\"name\":\"%s\",\"namespace\":\"%s\",\"labels\":{"
+		     "\"app\":\"%s\"}},\"spec\":{%s%s%s\"containers\":[{"
+		     "\"name\":\"c\",\"image\":\"registry.k8s.io/pause:3.10\","
+		     "\"ports\":[{\"name\":\"http\",\"containerPort\":8080,"
+		     "\"protocol\":\"TCP\"},{\"name\":\"metrics\","
+		     "\"containerPort\":9090,\"protocol\":\"TCP\"}]}]}}",
+		     name, ns, app ? app : "none", node ? "\"nodeName\":\"" : "",
+		     node ? node : "", node ? "\"," : "");
+	BUG_ON(e != ERR_OK);
+	e = apiclient_create(it_api, KUBE_KIND_POD, ns, &body, out,
+			     &(struct apiclient_result){ 0 }, eb);
+	buf_release(&body);
+	return e;
+}
+
+static enum err patch(const char *path, const char *ctype, const char *json,
+		      struct errbuf *eb)
+{
+	return request(APICLIENT_PATCH, path, NULL, json, ctype, NULL, NULL, eb);
+}
+
+enum err it_pod_set_status(const char *ns, const char *name, const char *ip,
+			   bool ready, struct errbuf *eb)
+{
+	char now[CLOCK_RFC3339_LEN];
+	char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/status", ns, name);
+	char *ips = ip ? xasprintf("\"podIP\":\"%s\",\"podIPs\":[{\"ip\":\"%s\"}],",
+				   ip, ip)
+		       : xstrdup("");
+	char *body;
+	enum err e;
+
+	clock_format_rfc3339(clock_now_ms(), false, now);
+	body = xasprintf("{\"status\":{\"phase\":\"Running\",%s\"conditions\":["
+			 "{\"type\":\"Ready\",\"status\":\"%s\","
+			 "\"lastTransitionTime\":\"%s\"}]}}",
+			 ips, ready ? "True" : "False", now);
+	e = patch(path, "application/merge-patch+json", body, eb);
+	free(body);
+	free(ips);
+	free(path);
+	return e;
+}
+
+enum err it_pod_set_label(const char *ns, const char *name, const char *key,
+			  const char *value, struct errbuf *eb)
+{
+	char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name);
+	char *body = xasprintf("{\"metadata\":{\"labels\":{\"%s\":\"%s\"}}}",
+			       key, value);
+	enum err e = patch(path, "application/merge-patch+json", body, eb);
+
+	free(body);
+	free(path);
+	return e;
+}
+
+enum err it_pod_delete(const char *ns, const char *name, bool force,
+		       struct errbuf *eb)
+{
+	char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name);
+	enum err e = delete_path(path,
+				 force ? "{\"apiVersion\":\"v1\",\"kind\":"
+					 "\"DeleteOptions\",\"gracePeriodSeconds\":0}"
+				       : NULL,
+				 eb);
+
+	free(path);
+	return e;
+}
+
+/* ---- Fresh lists ------------------------------------------------------- */
+
+struct list_ctx {
+	struct kube_stream *stream;
+	struct it_list *out;
+	size_t cap;
+	struct errbuf eb;
+};
+
+static enum err on_item(void *ctx, struct kube_event *ev)
+{
+	struct list_ctx *lc = ctx;
+	struct it_list *l = lc->out;
+
+	if (ev->type != KUBE_EVENT_ADDED || !ev->obj)
+		return ERR_OK;
+	if (l->n == lc->cap) {
+		lc->cap = lc->cap ? 2 * lc->cap : 64;
+		l->items = xrealloc(l->items, lc->cap * sizeof(*l->items));
+	}
+	l->items[l->n++] = ev->obj;
+	ev->obj = NULL;
+	return ERR_OK;
+}
+
+static enum err on_bytes(void *ctx, const char *data, size_t n)
+{
+	struct list_ctx *lc = ctx;
+
+	return kube_stream_feed(lc->stream, data, n, &lc->eb);
+}
+
+/* One page into lc->out; *cont gets the next continue token (owned). */
+static enum err list_page(enum kube_kind kind, const char *path,
+			  const char *label_selector, const char *cont_in,
+			  struct list_ctx *lc, char **cont, struct errbuf *eb)
+{
+	struct kube_stream_options so = { .kind = kind,
+					  .mode = KUBE_STREAM_LIST,
+					  .on_event = on_item,
+					  .ctx = lc };
+	struct apiclient_result res;
+	struct buf q;
+	enum err e;
+
+	buf_init(&q, 0);
+	apiclient_query_add(&q, "limit", LIST_PAGE);
+	if (cont_in && *cont_in)
+		apiclient_query_add(&q, "continue", cont_in);
+	if (label_selector)
+		apiclient_query_add(&q, "labelSelector", label_selector);
+	lc->stream = kube_stream_new(&so);
+	e = apiclient_do(it_api,
+			 &(struct apiclient_request){ .method = APICLIENT_GET,
+						      .path = path,
+						      .query = q.data,
+						      .on_data = on_bytes,
+						      .ctx = lc },
+			 NULL, &res, eb);
+	if (e == ERR_OK)
+		e = kube_stream_finish(lc->stream, &lc->eb);
+	if (e != ERR_OK && lc->eb.msg[0])
+		errbuf_set(eb, e, "list %s: %s", path, lc->eb.msg);
+	if (e == ERR_OK) {
+		*cont = xstrdup(kube_stream_list_continue(lc->stream));
+		(void)snprintf(lc->out->rv, sizeof(lc->out->rv), "%s",
+			       kube_stream_list_rv(lc->stream));
+	}
+	kube_stream_free(lc->stream);
+	lc->stream = NULL;
+	buf_release(&q);
+	return e;
+}
+
+enum err it_list(enum kube_kind kind, const char *ns,
+		 const char *label_selector, struct it_list *out,
+		 struct errbuf *eb)
+{
+	struct it_list l = { 0 };
+	struct list_ctx lc = { .out = &l };
+	char *cont = NULL;
+	struct buf path;
+	enum err e;
+
+	buf_init(&path, 0);
+	apiclient_path(&path, kind, ns, NULL);
+	do {
+		char *next = NULL;
+
+		e = list_page(kind, path.data, label_selector, cont, &lc, &next,
+			      eb);
+		free(cont);
+		cont = next;
+	} while (e == ERR_OK && cont && *cont);
+	free(cont);
+	buf_release(&path);
+	if (e != ERR_OK) {
+		it_list_release(&l);
+		return e;
+	}
+	*out = l;
+	return ERR_OK;
+}
+
+void it_list_release(struct it_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		kube_object_unref(l->items[i]);
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Appends a formatted note; a full buffer just truncates the note. */
+static void note(struct buf *why, const char *fmt, ...) ATTR_PRINTF(2, 3);
+static void note(struct buf *why, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (buf_adds(why, tmp) != ERR_OK)
+		return;
+}
+
+static int cmp_obj(const void *a, const void *b)
+{
+	const struct kube_object *x = *(const struct kube_object *const *)a;
+	const struct kube_object *y = *(const struct kube_object *const *)b;
+	int c = strcmp(x->meta.ns, y->meta.ns);
+
+	return c ? c : strcmp(x->meta.name, y->meta.name);
+}
+
+/* Compares two sorted object arrays by key and resourceVersion. */
+static bool same_objects(struct kube_object **a, size_t na,
+			 struct kube_object **b, size_t nb, struct buf *why)
+{
+	size_t i = 0, j = 0;
+
+	while (i < na || j < nb) {
+		int c = i == na ? 1 : j == nb ? -1 : cmp_obj(&a[i], &b[j]);
+
+		if (c == 0 && !str_eq(a[i]->meta.resource_version,
+				      b[j]->meta.resource_version)) {
+			note(why, "%s/%s: store rv=%s, list rv=%s",
+				       a[i]->meta.ns, a[i]->meta.name,
+				       a[i]->meta.resource_version,
+				       b[j]->meta.resource_version);
+			return false;
+		}
+		if (c < 0) {
+			note(why, "%s/%s only in the store",
+				       a[i]->meta.ns, a[i]->meta.name);
+			return false;
+		}
+		if (c > 0) {
+			note(why, "%s/%s only in the list",
+				       b[j]->meta.ns, b[j]->meta.name);
+			return false;
+		}
+		i++;
+		j++;
+	}
+	return true;
+}
+
+bool it_store_matches(struct store *s, enum kube_kind kind, const char *ns,
+		      const char *label_selector, struct buf *why)
+{
+	struct errbuf eb = ERRBUF_INIT;
+	struct store_list sl;
+	struct it_list l;
+	bool same;
+
+	buf_reset(why);
+	if (it_list(kind, ns, label_selector, &l, &eb) != ERR_OK) {
+		note(why, "list failed: %s", eb.msg);
+		return false;
+	}
+	store_list_all(s, &sl);
+	qsort(sl.items, sl.n, sizeof(*sl.items), cmp_obj);
+	qsort(l.items, l.n, sizeof(*l.items), cmp_obj);
+	same = same_objects(sl.items, sl.n, l.items, l.n, why);
+	if (!same)
+		note(why, " (store %zu objects, list %zu)", sl.n, l.n);
+	store_list_release(&sl);
+	it_list_release(&l);
+	return same;
+}
+
+/* ---- Informers ----------------------------------------------------------- */
+
+static void on_add(void *ctx, const struct kube_object *o)
+{
+	struct it_counts *c = ctx;
+
+	(void)o;
+	pthread_mutex_lock(&c->lock);
+	c->adds++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void on_update(void *ctx, const struct kube_object *o,
+		      const struct kube_object *n)
+{
+	struct it_counts *c = ctx;
+
+	(void)o;
+	(void)n;
+	pthread_mutex_lock(&c->lock);
+	c->updates++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void on_delete(void *ctx, const struct kube_object *o, bool unknown)
+{
+	struct it_counts *c = ctx;
+
+	(void)o;
+	pthread_mutex_lock(&c->lock);
+	c->deletes++;
+	c->tombstones += unknown;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void it_counts_init(struct it_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+}
+
+void it_counts_get(struct it_counts *c, struct it_counts *out)
+{
+	pthread_mutex_lock(&c->lock);
+	out->adds = c->adds;
+	out->updates = c->updates;
+	out->deletes = c->deletes;
+	out->tombstones = c->tombstones;
+	pthread_mutex_unlock(&c->lock);
+}
+
+struct informer_handlers it_counting_handlers(struct it_counts *c)
+{
+	return (struct informer_handlers){ .on_add = on_add,
+					   .on_update = on_update,
+					   .on_delete = on_delete,
+					   .ctx = c };
+}
+
+static void informer_cleanup(void *arg)
+{
+	informer_free(arg);
+}
+
+struct informer *it_informer_start(const struct informer_options *o,
+				   const struct informer_handlers *h)
+{
+	struct informer *inf = NULL;
+
+	CHECK_OK(informer_new(it_api, o, &inf));
+	if (h)
+		informer_add_handlers(inf, h);
+	it_defer(informer_cleanup, inf);
+	CHECK_OK(informer_start(inf));
+	return inf;
+}
+
+struct match_ctx {
+	struct informer *inf;
+	enum kube_kind kind;
+	const char *ns;
+	const char *selector;
+	struct buf why;
+};
+
+static bool store_matches_pred(void *arg)
+{
+	struct match_ctx *m = arg;
+
+	return it_store_matches(informer_store(m->inf), m->kind, m->ns,
+				m->selector, &m->why);
+}
+
+void it_wait_store_matches(struct informer *inf, enum kube_kind kind,
+			   const char *ns, const char *label_selector)
+{
+	struct match_ctx m = { inf, kind, ns, label_selector, { 0 } };
+	bool ok;
+
+	buf_init(&m.why, 0);
+	ok = it_wait_until(store_matches_pred, &m, IT_TIMEOUT_MS);
+	if (!ok) {
+		printf("#   store != fresh list: %s\n", m.why.data);
+		buf_release(&m.why);
+	} else {
+		buf_release(&m.why);
+	}
+	CHECK(ok);
+}
