@@ -18,17 +18,18 @@
 /* ---- Metadata schema ------------------------------------------------- */
 
 static const struct kube__node owner_fields[] = {
-	KNODE("apiVersion", KS_STR, KN_OWNER_API_VERSION, NULL),
-	KNODE("kind", KS_STR, KN_OWNER_KIND, NULL),
-	KNODE("name", KS_STR, KN_OWNER_NAME, NULL),
-	KNODE("uid", KS_STR, KN_OWNER_UID, NULL),
-	KNODE("controller", KS_BOOL, KN_OWNER_CONTROLLER, NULL),
-	KNODE("blockOwnerDeletion", KS_BOOL, KN_OWNER_BLOCK, NULL),
-	KNODE_END,
+    KNODE("apiVersion", KS_STR, KN_OWNER_API_VERSION, NULL),
+    KNODE("kind", KS_STR, KN_OWNER_KIND, NULL),
+    KNODE("name", KS_STR, KN_OWNER_NAME, NULL),
+    KNODE("uid", KS_STR, KN_OWNER_UID, NULL),
+    KNODE("controller", KS_BOOL, KN_OWNER_CONTROLLER, NULL),
+    KNODE("blockOwnerDeletion", KS_BOOL, KN_OWNER_BLOCK, NULL),
+    KNODE_END,
 };
 static const struct kube__node owner_node =
-	KNODE(NULL, KS_MAP, KN_OWNER, owner_fields);
+    KNODE(NULL, KS_MAP, KN_OWNER, owner_fields);
 
+/* clang-format off */
 #define META_COMMON                                                          \
 	KNODE("name", KS_STR, KN_NAME, NULL),                                \
 	KNODE("generateName", KS_STR, KN_GENERATE_NAME, NULL),               \
@@ -37,15 +38,16 @@ static const struct kube__node owner_node =
 	KNODE("resourceVersion", KS_STR, KN_RV, NULL),                       \
 	KNODE("generation", KS_INT, KN_GENERATION, NULL),                    \
 	KNODE("creationTimestamp", KS_STR, KN_CREATION, NULL),               \
-	KNODE("deletionTimestamp", KS_STR, KN_DELETION, NULL),              \
+	KNODE("deletionTimestamp", KS_STR, KN_DELETION, NULL),               \
 	KNODE("labels", KS_STRMAP, KN_LABELS, NULL),                         \
 	KNODE("annotations", KS_STRMAP, KN_ANNOTATIONS, NULL)
+/* clang-format on */
 
-const struct kube__node kube__meta_fields[] = { META_COMMON, KNODE_END };
+const struct kube__node kube__meta_fields[] = {META_COMMON, KNODE_END};
 const struct kube__node kube__meta_fields_owners[] = {
-	META_COMMON,
-	KNODE("ownerReferences", KS_ARRAY, KN_OWNERS, &owner_node),
-	KNODE_END,
+    META_COMMON,
+    KNODE("ownerReferences", KS_ARRAY, KN_OWNERS, &owner_node),
+    KNODE_END,
 };
 
 #define INITIAL_EVENTS_END "k8s.io/initial-events-end"
@@ -175,8 +177,8 @@ static enum err meta_close(struct kube__dec *d, unsigned id)
 	else if (id == KN_ANNOTATIONS)
 		kube__labels_commit(d, &m->annotations);
 	else if (id == KN_OWNERS)
-		m->owners = kube__vec_commit(&d->vec[KV_OWNERS], d->obj,
-					     &m->n_owners);
+		m->owners =
+		    kube__vec_commit(&d->vec[KV_OWNERS], d->obj, &m->n_owners);
 	return ERR_OK;
 }
 
@@ -237,8 +239,8 @@ void kube__dec_release(struct kube__dec *d)
 void kube__dec_begin(struct kube__dec *d, const struct kube__schema *ks)
 {
 	kube_object_unref(d->obj);
-	d->obj = ks->rec_size ? kube_object_new((enum kube_kind)ks->kind)
-			      : NULL;
+	d->obj =
+	    ks->rec_size ? kube_object_new((enum kube_kind)ks->kind) : NULL;
 	d->ks = ks;
 	d->depth = 0;
 	d->pending = NULL;
@@ -329,7 +331,8 @@ enum err kube__dec_value(struct kube__dec *d, const struct kube__val *v)
 
 	if (n && v->t != KV_NULL) {
 		if (sm && v->t != KV_STR)
-			return kube__dec_fail(d, ERR_DECODE, "expected a string");
+			return kube__dec_fail(d, ERR_DECODE,
+					      "expected a string");
 		if (sm)
 			e = do_entry(d, n, v);
 		else if (n->shape != KS_SKIP && !scalar_fits(n->shape, v->t))
@@ -358,8 +361,7 @@ enum err kube__dec_open(struct kube__dec *d, bool array, bool *delegate)
 	if (n) {
 		bool want_array = n->shape == KS_ARRAY;
 		bool container = n->shape == KS_MAP || n->shape == KS_ARRAY ||
-				 n->shape == KS_STRMAP ||
-				 n->shape == KS_OBJECT;
+				 n->shape == KS_STRMAP || n->shape == KS_OBJECT;
 
 		if (!container || want_array != array)
 			return kube__dec_fail(d, ERR_DECODE, "%s",
@@ -421,11 +423,10 @@ enum err kube__dec_close(struct kube__dec *d)
 
 /* ---- Errors ------------------------------------------------------------- */
 
-static size_t path_add(char *out, size_t cap, size_t len, const char *fmt,
-		       ...) ATTR_PRINTF(4, 5);
+static size_t path_add(char *out, size_t cap, size_t len, const char *fmt, ...)
+    ATTR_PRINTF(4, 5);
 
-static size_t path_add(char *out, size_t cap, size_t len, const char *fmt,
-		       ...)
+static size_t path_add(char *out, size_t cap, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -535,7 +536,8 @@ enum err kube__val_protocol(struct kube__dec *d, const struct kube__val *v,
 			    enum kube_protocol *out)
 {
 	for (int p = KUBE_PROTO_TCP; p <= KUBE_PROTO_SCTP; p++) {
-		if (kube__val_is(v, kube_protocol_name((enum kube_protocol)p))) {
+		if (kube__val_is(v,
+				 kube_protocol_name((enum kube_protocol)p))) {
 			*out = (enum kube_protocol)p;
 			return ERR_OK;
 		}

@@ -24,9 +24,9 @@ enum {
 	L_TRANSITIONS,
 };
 
-#define ZONE_LABEL "topology.kubernetes.io/zone"
+#define ZONE_LABEL	   "topology.kubernetes.io/zone"
 #define ROLE_CONTROL_PLANE "node-role.kubernetes.io/control-plane"
-#define ROLE_MASTER "node-role.kubernetes.io/master"
+#define ROLE_MASTER	   "node-role.kubernetes.io/master"
 
 /* ---- Quantities --------------------------------------------------------- */
 
@@ -39,22 +39,22 @@ struct suffix {
 };
 
 static const struct suffix suffixes[] = {
-	{ "", 1, 1 },
-	{ "n", 1, 1000000000 },
-	{ "u", 1, 1000000 },
-	{ "m", 1, 1000 },
-	{ "k", 1000, 1 },
-	{ "M", 1000000, 1 },
-	{ "G", 1000000000, 1 },
-	{ "T", 1000000000000, 1 },
-	{ "P", 1000000000000000, 1 },
-	{ "E", 1000000000000000000, 1 },
-	{ "Ki", (uint64_t)1 << 10, 1 },
-	{ "Mi", (uint64_t)1 << 20, 1 },
-	{ "Gi", (uint64_t)1 << 30, 1 },
-	{ "Ti", (uint64_t)1 << 40, 1 },
-	{ "Pi", (uint64_t)1 << 50, 1 },
-	{ "Ei", (uint64_t)1 << 60, 1 },
+    {"", 1, 1},
+    {"n", 1, 1000000000},
+    {"u", 1, 1000000},
+    {"m", 1, 1000},
+    {"k", 1000, 1},
+    {"M", 1000000, 1},
+    {"G", 1000000000, 1},
+    {"T", 1000000000000, 1},
+    {"P", 1000000000000000, 1},
+    {"E", 1000000000000000000, 1},
+    {"Ki", (uint64_t)1 << 10, 1},
+    {"Mi", (uint64_t)1 << 20, 1},
+    {"Gi", (uint64_t)1 << 30, 1},
+    {"Ti", (uint64_t)1 << 40, 1},
+    {"Pi", (uint64_t)1 << 50, 1},
+    {"Ei", (uint64_t)1 << 60, 1},
 };
 
 /* Digits with an optional fraction: mantissa and count of fraction digits. */
@@ -94,7 +94,8 @@ enum err kube__quantity_milli(const char *s, size_t n, int64_t *out)
 	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
 		const struct suffix *x = &suffixes[i];
 
-		if (strlen(x->s) != n - used || memcmp(x->s, s + used, n - used))
+		if (strlen(x->s) != n - used ||
+		    memcmp(x->s, s + used, n - used))
 			continue;
 		for (unsigned f = 0; f < frac; f++)
 			den *= 10;
@@ -115,26 +116,26 @@ enum err kube__quantity_milli(const char *s, size_t n, int64_t *out)
 /* ---- Node --------------------------------------------------------------- */
 
 static const struct kube__node cond_fields[] = {
-	KNODE("type", KS_STR, N_COND_TYPE, NULL),
-	KNODE("status", KS_STR, N_COND_STATUS, NULL),
-	KNODE_END,
+    KNODE("type", KS_STR, N_COND_TYPE, NULL),
+    KNODE("status", KS_STR, N_COND_STATUS, NULL),
+    KNODE_END,
 };
 static const struct kube__node cond_node =
-	KNODE(NULL, KS_MAP, N_COND, cond_fields);
+    KNODE(NULL, KS_MAP, N_COND, cond_fields);
 
 static const struct kube__node node_status_fields[] = {
-	KNODE("conditions", KS_ARRAY, N_CONDS, &cond_node),
-	KNODE("allocatable", KS_STRMAP, N_ALLOCATABLE, NULL),
-	KNODE_END,
+    KNODE("conditions", KS_ARRAY, N_CONDS, &cond_node),
+    KNODE("allocatable", KS_STRMAP, N_ALLOCATABLE, NULL),
+    KNODE_END,
 };
 
 static const struct kube__node node_fields[] = {
-	KNODE("metadata", KS_MAP, KN_META, kube__meta_fields),
-	KNODE("status", KS_MAP, N_STATUS, node_status_fields),
-	KNODE_END,
+    KNODE("metadata", KS_MAP, KN_META, kube__meta_fields),
+    KNODE("status", KS_MAP, N_STATUS, node_status_fields),
+    KNODE_END,
 };
 static const struct kube__node node_root =
-	KNODE(NULL, KS_MAP, KN_ROOT, node_fields);
+    KNODE(NULL, KS_MAP, KN_ROOT, node_fields);
 
 static struct kube_node *node_of(struct kube__dec *d)
 {
@@ -190,34 +191,34 @@ static enum err node_close(struct kube__dec *d, const struct kube__node *n)
 }
 
 const struct kube__schema kube__node_schema = {
-	.name = "Node",
-	.kind = KUBE_KIND_NODE,
-	.rec_size = sizeof(struct kube_node),
-	.root = &node_root,
-	.scalar = node_scalar,
-	.open = node_open,
-	.close = node_close,
-	.entry = node_entry,
+    .name = "Node",
+    .kind = KUBE_KIND_NODE,
+    .rec_size = sizeof(struct kube_node),
+    .root = &node_root,
+    .scalar = node_scalar,
+    .open = node_open,
+    .close = node_close,
+    .entry = node_entry,
 };
 
 /* ---- Lease -------------------------------------------------------------- */
 
 static const struct kube__node lease_spec_fields[] = {
-	KNODE("holderIdentity", KS_STR, L_HOLDER, NULL),
-	KNODE("leaseDurationSeconds", KS_INT, L_DURATION, NULL),
-	KNODE("acquireTime", KS_STR, L_ACQUIRE, NULL),
-	KNODE("renewTime", KS_STR, L_RENEW, NULL),
-	KNODE("leaseTransitions", KS_INT, L_TRANSITIONS, NULL),
-	KNODE_END,
+    KNODE("holderIdentity", KS_STR, L_HOLDER, NULL),
+    KNODE("leaseDurationSeconds", KS_INT, L_DURATION, NULL),
+    KNODE("acquireTime", KS_STR, L_ACQUIRE, NULL),
+    KNODE("renewTime", KS_STR, L_RENEW, NULL),
+    KNODE("leaseTransitions", KS_INT, L_TRANSITIONS, NULL),
+    KNODE_END,
 };
 
 static const struct kube__node lease_fields[] = {
-	KNODE("metadata", KS_MAP, KN_META, kube__meta_fields),
-	KNODE("spec", KS_MAP, L_SPEC, lease_spec_fields),
-	KNODE_END,
+    KNODE("metadata", KS_MAP, KN_META, kube__meta_fields),
+    KNODE("spec", KS_MAP, L_SPEC, lease_spec_fields),
+    KNODE_END,
 };
 static const struct kube__node lease_root =
-	KNODE(NULL, KS_MAP, KN_ROOT, lease_fields);
+    KNODE(NULL, KS_MAP, KN_ROOT, lease_fields);
 
 static enum err lease_scalar(struct kube__dec *d, const struct kube__node *n,
 			     const struct kube__val *v)
@@ -249,10 +250,10 @@ static enum err lease_close(struct kube__dec *d, const struct kube__node *n)
 }
 
 const struct kube__schema kube__lease_schema = {
-	.name = "Lease",
-	.kind = KUBE_KIND_LEASE,
-	.rec_size = sizeof(struct kube_lease),
-	.root = &lease_root,
-	.scalar = lease_scalar,
-	.close = lease_close,
+    .name = "Lease",
+    .kind = KUBE_KIND_LEASE,
+    .rec_size = sizeof(struct kube_lease),
+    .root = &lease_root,
+    .scalar = lease_scalar,
+    .close = lease_close,
 };

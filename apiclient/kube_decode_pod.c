@@ -40,10 +40,10 @@ enum {
 };
 
 /* Scratch vectors. */
-#define V_PORTS 2    /* struct kube_container_port of containers[] */
+#define V_PORTS	   2 /* struct kube_container_port of containers[] */
 #define V_SIDECARS 3 /* struct kube_container_port of sidecars */
-#define V_PENDING 4  /* struct pend_port of the current init container */
-#define V_IPS 5	     /* const char * */
+#define V_PENDING  4 /* struct pend_port of the current init container */
+#define V_IPS	   5 /* const char * */
 
 struct pend_port {
 	int32_t port;
@@ -54,70 +54,70 @@ struct pend_port {
 };
 
 static const struct kube__node port_fields[] = {
-	KNODE("name", KS_STR, P_PORT_NAME, NULL),
-	KNODE("containerPort", KS_INT, P_PORT_NUM, NULL),
-	KNODE("protocol", KS_STR, P_PORT_PROTO, NULL),
-	KNODE_END,
+    KNODE("name", KS_STR, P_PORT_NAME, NULL),
+    KNODE("containerPort", KS_INT, P_PORT_NUM, NULL),
+    KNODE("protocol", KS_STR, P_PORT_PROTO, NULL),
+    KNODE_END,
 };
 static const struct kube__node port_node =
-	KNODE(NULL, KS_MAP, P_PORT, port_fields);
+    KNODE(NULL, KS_MAP, P_PORT, port_fields);
 
 static const struct kube__node container_fields[] = {
-	KNODE("ports", KS_ARRAY, P_PORTS, &port_node),
-	KNODE_END,
+    KNODE("ports", KS_ARRAY, P_PORTS, &port_node),
+    KNODE_END,
 };
 static const struct kube__node container_node =
-	KNODE(NULL, KS_MAP, P_CONTAINER, container_fields);
+    KNODE(NULL, KS_MAP, P_CONTAINER, container_fields);
 
 static const struct kube__node init_fields[] = {
-	KNODE("ports", KS_ARRAY, P_PORTS, &port_node),
-	KNODE("restartPolicy", KS_STR, P_RESTART_POLICY, NULL),
-	KNODE_END,
+    KNODE("ports", KS_ARRAY, P_PORTS, &port_node),
+    KNODE("restartPolicy", KS_STR, P_RESTART_POLICY, NULL),
+    KNODE_END,
 };
 static const struct kube__node init_node =
-	KNODE(NULL, KS_MAP, P_INIT, init_fields);
+    KNODE(NULL, KS_MAP, P_INIT, init_fields);
 
 static const struct kube__node spec_fields[] = {
-	KNODE("nodeName", KS_STR, P_NODE_NAME, NULL),
-	KNODE("hostname", KS_STR, P_HOSTNAME, NULL),
-	KNODE("subdomain", KS_STR, P_SUBDOMAIN, NULL),
-	KNODE("containers", KS_ARRAY, P_CONTAINERS, &container_node),
-	KNODE("initContainers", KS_ARRAY, P_INITS, &init_node),
-	KNODE_END,
+    KNODE("nodeName", KS_STR, P_NODE_NAME, NULL),
+    KNODE("hostname", KS_STR, P_HOSTNAME, NULL),
+    KNODE("subdomain", KS_STR, P_SUBDOMAIN, NULL),
+    KNODE("containers", KS_ARRAY, P_CONTAINERS, &container_node),
+    KNODE("initContainers", KS_ARRAY, P_INITS, &init_node),
+    KNODE_END,
 };
 
 static const struct kube__node pod_ip_fields[] = {
-	KNODE("ip", KS_STR, P_POD_IPS_IP, NULL),
-	KNODE_END,
+    KNODE("ip", KS_STR, P_POD_IPS_IP, NULL),
+    KNODE_END,
 };
 static const struct kube__node pod_ip_node =
-	KNODE(NULL, KS_MAP, P_POD_IPS_ELEM, pod_ip_fields);
+    KNODE(NULL, KS_MAP, P_POD_IPS_ELEM, pod_ip_fields);
 
 static const struct kube__node cond_fields[] = {
-	KNODE("type", KS_STR, P_COND_TYPE, NULL),
-	KNODE("status", KS_STR, P_COND_STATUS, NULL),
-	KNODE("lastTransitionTime", KS_STR, P_COND_LTT, NULL),
-	KNODE_END,
+    KNODE("type", KS_STR, P_COND_TYPE, NULL),
+    KNODE("status", KS_STR, P_COND_STATUS, NULL),
+    KNODE("lastTransitionTime", KS_STR, P_COND_LTT, NULL),
+    KNODE_END,
 };
 static const struct kube__node cond_node =
-	KNODE(NULL, KS_MAP, P_COND, cond_fields);
+    KNODE(NULL, KS_MAP, P_COND, cond_fields);
 
 static const struct kube__node status_fields[] = {
-	KNODE("phase", KS_STR, P_PHASE, NULL),
-	KNODE("podIP", KS_STR, P_POD_IP, NULL),
-	KNODE("podIPs", KS_ARRAY, P_POD_IPS, &pod_ip_node),
-	KNODE("conditions", KS_ARRAY, P_CONDS, &cond_node),
-	KNODE_END,
+    KNODE("phase", KS_STR, P_PHASE, NULL),
+    KNODE("podIP", KS_STR, P_POD_IP, NULL),
+    KNODE("podIPs", KS_ARRAY, P_POD_IPS, &pod_ip_node),
+    KNODE("conditions", KS_ARRAY, P_CONDS, &cond_node),
+    KNODE_END,
 };
 
 static const struct kube__node pod_fields[] = {
-	KNODE("metadata", KS_MAP, KN_META, kube__meta_fields),
-	KNODE("spec", KS_MAP, P_SPEC, spec_fields),
-	KNODE("status", KS_MAP, P_STATUS, status_fields),
-	KNODE_END,
+    KNODE("metadata", KS_MAP, KN_META, kube__meta_fields),
+    KNODE("spec", KS_MAP, P_SPEC, spec_fields),
+    KNODE("status", KS_MAP, P_STATUS, status_fields),
+    KNODE_END,
 };
 static const struct kube__node pod_root =
-	KNODE(NULL, KS_MAP, KN_ROOT, pod_fields);
+    KNODE(NULL, KS_MAP, KN_ROOT, pod_fields);
 
 static struct kube_pod *pod_of(struct kube__dec *d)
 {
@@ -134,8 +134,8 @@ static void *last(struct kube__dec *d, int vec)
 
 static enum kube_pod_phase parse_phase(const struct kube__val *v)
 {
-	static const char *const names[] = { "Unknown", "Pending", "Running",
-					     "Succeeded", "Failed" };
+	static const char *const names[] = {"Unknown", "Pending", "Running",
+					    "Succeeded", "Failed"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (kube__val_is(v, names[i]))
@@ -259,8 +259,9 @@ static enum err pod_open(struct kube__dec *d, const struct kube__node *n)
 			(void)kube__vec_push(&d->vec[V_PENDING],
 					     sizeof(struct pend_port));
 		else
-			(void)kube__vec_push(&d->vec[V_PORTS],
-					     sizeof(struct kube_container_port));
+			(void)kube__vec_push(
+			    &d->vec[V_PORTS],
+			    sizeof(struct kube_container_port));
 		break;
 	case P_COND:
 		st->cond_ready = false;
@@ -281,14 +282,14 @@ static void init_done(struct kube__dec *d)
 
 	for (size_t i = 0; st->init_always && i < pend->n; i++) {
 		const struct pend_port *pp =
-			(const void *)(pend->p + i * pend->size);
-		struct kube_container_port *cp = kube__vec_push(
-			&d->vec[V_SIDECARS], sizeof(*cp));
+		    (const void *)(pend->p + i * pend->size);
+		struct kube_container_port *cp =
+		    kube__vec_push(&d->vec[V_SIDECARS], sizeof(*cp));
 
-		cp->name = pp->has_name ? kube__strn(d->obj,
-						     d->tmp.data + pp->name_off,
-						     pp->name_len)
-					: NULL;
+		cp->name = pp->has_name
+			       ? kube__strn(d->obj, d->tmp.data + pp->name_off,
+					    pp->name_len)
+			       : NULL;
 		cp->port = pp->port;
 		cp->protocol = pp->protocol;
 		cp->sidecar = true;
@@ -343,11 +344,11 @@ static enum err pod_close(struct kube__dec *d, const struct kube__node *n)
 }
 
 const struct kube__schema kube__pod_schema = {
-	.name = "Pod",
-	.kind = KUBE_KIND_POD,
-	.rec_size = sizeof(struct kube_pod),
-	.root = &pod_root,
-	.scalar = pod_scalar,
-	.open = pod_open,
-	.close = pod_close,
+    .name = "Pod",
+    .kind = KUBE_KIND_POD,
+    .rec_size = sizeof(struct kube_pod),
+    .root = &pod_root,
+    .scalar = pod_scalar,
+    .open = pod_open,
+    .close = pod_close,
 };

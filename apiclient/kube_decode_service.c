@@ -38,52 +38,52 @@ enum {
 };
 
 #define V_PORTS 2 /* struct kube_service_port */
-#define V_CIPS 3  /* const char * */
+#define V_CIPS	3 /* const char * */
 
 static const struct kube__node port_fields[] = {
-	KNODE("name", KS_STR, S_PORT_NAME, NULL),
-	KNODE("protocol", KS_STR, S_PORT_PROTO, NULL),
-	KNODE("port", KS_INT, S_PORT_NUM, NULL),
-	KNODE("nodePort", KS_INT, S_PORT_NODE, NULL),
-	KNODE("targetPort", KS_INTSTR, S_PORT_TARGET, NULL),
-	KNODE("appProtocol", KS_STR, S_PORT_APP, NULL),
-	KNODE_END,
+    KNODE("name", KS_STR, S_PORT_NAME, NULL),
+    KNODE("protocol", KS_STR, S_PORT_PROTO, NULL),
+    KNODE("port", KS_INT, S_PORT_NUM, NULL),
+    KNODE("nodePort", KS_INT, S_PORT_NODE, NULL),
+    KNODE("targetPort", KS_INTSTR, S_PORT_TARGET, NULL),
+    KNODE("appProtocol", KS_STR, S_PORT_APP, NULL),
+    KNODE_END,
 };
 static const struct kube__node port_node =
-	KNODE(NULL, KS_MAP, S_PORT, port_fields);
+    KNODE(NULL, KS_MAP, S_PORT, port_fields);
 static const struct kube__node cip_node =
-	KNODE(NULL, KS_STR, S_CLUSTER_IPS_ELEM, NULL);
+    KNODE(NULL, KS_STR, S_CLUSTER_IPS_ELEM, NULL);
 static const struct kube__node family_node =
-	KNODE(NULL, KS_STR, S_FAMILY, NULL);
+    KNODE(NULL, KS_STR, S_FAMILY, NULL);
 static const struct kube__node external_ip_node =
-	KNODE(NULL, KS_STR, S_EXTERNAL_IP, NULL);
+    KNODE(NULL, KS_STR, S_EXTERNAL_IP, NULL);
 
 static const struct kube__node spec_fields[] = {
-	KNODE("selector", KS_STRMAP, S_SELECTOR, NULL),
-	KNODE("type", KS_STR, S_TYPE, NULL),
-	KNODE("clusterIP", KS_STR, S_CLUSTER_IP, NULL),
-	KNODE("clusterIPs", KS_ARRAY, S_CLUSTER_IPS, &cip_node),
-	KNODE("ipFamilies", KS_ARRAY, S_FAMILIES, &family_node),
-	KNODE("ipFamilyPolicy", KS_STR, S_FAMILY_POLICY, NULL),
-	KNODE("publishNotReadyAddresses", KS_BOOL, S_PUBLISH_NOT_READY, NULL),
-	KNODE("trafficDistribution", KS_STR, S_TRAFFIC_DIST, NULL),
-	KNODE("externalTrafficPolicy", KS_STR, S_EXT_POLICY, NULL),
-	KNODE("internalTrafficPolicy", KS_STR, S_INT_POLICY, NULL),
-	KNODE("externalName", KS_STR, S_EXTERNAL_NAME, NULL),
-	KNODE("healthCheckNodePort", KS_INT, S_HEALTH_PORT, NULL),
-	KNODE("allocateLoadBalancerNodePorts", KS_BOOL, S_ALLOC_LB, NULL),
-	KNODE("externalIPs", KS_ARRAY, S_EXTERNAL_IPS, &external_ip_node),
-	KNODE("ports", KS_ARRAY, S_PORTS, &port_node),
-	KNODE_END,
+    KNODE("selector", KS_STRMAP, S_SELECTOR, NULL),
+    KNODE("type", KS_STR, S_TYPE, NULL),
+    KNODE("clusterIP", KS_STR, S_CLUSTER_IP, NULL),
+    KNODE("clusterIPs", KS_ARRAY, S_CLUSTER_IPS, &cip_node),
+    KNODE("ipFamilies", KS_ARRAY, S_FAMILIES, &family_node),
+    KNODE("ipFamilyPolicy", KS_STR, S_FAMILY_POLICY, NULL),
+    KNODE("publishNotReadyAddresses", KS_BOOL, S_PUBLISH_NOT_READY, NULL),
+    KNODE("trafficDistribution", KS_STR, S_TRAFFIC_DIST, NULL),
+    KNODE("externalTrafficPolicy", KS_STR, S_EXT_POLICY, NULL),
+    KNODE("internalTrafficPolicy", KS_STR, S_INT_POLICY, NULL),
+    KNODE("externalName", KS_STR, S_EXTERNAL_NAME, NULL),
+    KNODE("healthCheckNodePort", KS_INT, S_HEALTH_PORT, NULL),
+    KNODE("allocateLoadBalancerNodePorts", KS_BOOL, S_ALLOC_LB, NULL),
+    KNODE("externalIPs", KS_ARRAY, S_EXTERNAL_IPS, &external_ip_node),
+    KNODE("ports", KS_ARRAY, S_PORTS, &port_node),
+    KNODE_END,
 };
 
 static const struct kube__node service_fields[] = {
-	KNODE("metadata", KS_MAP, KN_META, kube__meta_fields),
-	KNODE("spec", KS_MAP, S_SPEC, spec_fields),
-	KNODE_END,
+    KNODE("metadata", KS_MAP, KN_META, kube__meta_fields),
+    KNODE("spec", KS_MAP, S_SPEC, spec_fields),
+    KNODE_END,
 };
 static const struct kube__node service_root =
-	KNODE(NULL, KS_MAP, KN_ROOT, service_fields);
+    KNODE(NULL, KS_MAP, KN_ROOT, service_fields);
 
 static struct kube_service *svc_of(struct kube__dec *d)
 {
@@ -92,8 +92,8 @@ static struct kube_service *svc_of(struct kube__dec *d)
 
 static enum err parse_type(struct kube__dec *d, const struct kube__val *v)
 {
-	static const char *const names[] = { "ClusterIP", "NodePort",
-					     "LoadBalancer", "ExternalName" };
+	static const char *const names[] = {"ClusterIP", "NodePort",
+					    "LoadBalancer", "ExternalName"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		if (kube__val_is(v, names[i])) {
@@ -170,8 +170,8 @@ static enum err svc_scalar(struct kube__dec *d, const struct kube__node *n,
 		s->cluster_ip = kube__val_str(d, v);
 		return ERR_OK;
 	case S_CLUSTER_IPS_ELEM:
-		*(const char **)kube__vec_push(&d->vec[V_CIPS], sizeof(char *)) =
-			kube__val_str(d, v);
+		*(const char **)kube__vec_push(
+		    &d->vec[V_CIPS], sizeof(char *)) = kube__val_str(d, v);
 		return ERR_OK;
 	case S_FAMILY:
 		add_family(s, v);
@@ -234,8 +234,8 @@ static enum err svc_close(struct kube__dec *d, const struct kube__node *n)
 	if (n->id == S_SELECTOR) {
 		kube__labels_commit(d, &s->selector);
 	} else if (n->id == KN_ROOT) {
-		s->ports = kube__vec_commit(&d->vec[V_PORTS], d->obj,
-					    &s->n_ports);
+		s->ports =
+		    kube__vec_commit(&d->vec[V_PORTS], d->obj, &s->n_ports);
 		s->cluster_ips = kube__vec_commit(&d->vec[V_CIPS], d->obj,
 						  &s->n_cluster_ips);
 		kube__seal(d->obj);
@@ -244,12 +244,12 @@ static enum err svc_close(struct kube__dec *d, const struct kube__node *n)
 }
 
 const struct kube__schema kube__service_schema = {
-	.name = "Service",
-	.kind = KUBE_KIND_SERVICE,
-	.rec_size = sizeof(struct kube_service),
-	.root = &service_root,
-	.scalar = svc_scalar,
-	.open = svc_open,
-	.close = svc_close,
-	.entry = svc_entry,
+    .name = "Service",
+    .kind = KUBE_KIND_SERVICE,
+    .rec_size = sizeof(struct kube_service),
+    .root = &service_root,
+    .scalar = svc_scalar,
+    .open = svc_open,
+    .close = svc_close,
+    .entry = svc_entry,
 };

@@ -42,80 +42,80 @@ enum {
 	E_P_APP,
 };
 
-#define V_EPS 2	  /* struct kube_endpoint */
+#define V_EPS	2 /* struct kube_endpoint */
 #define V_ADDRS 3 /* const char * of the current endpoint */
-#define V_HZ 4	  /* const char *, hints.forZones */
-#define V_HN 5	  /* const char *, hints.forNodes */
+#define V_HZ	4 /* const char *, hints.forZones */
+#define V_HN	5 /* const char *, hints.forNodes */
 #define V_PORTS 6 /* struct kube_slice_port */
 
 static const struct kube__node address_node =
-	KNODE(NULL, KS_STR, E_ADDRESS, NULL);
+    KNODE(NULL, KS_STR, E_ADDRESS, NULL);
 
 static const struct kube__node cond_fields[] = {
-	KNODE("ready", KS_BOOL, E_READY, NULL),
-	KNODE("serving", KS_BOOL, E_SERVING, NULL),
-	KNODE("terminating", KS_BOOL, E_TERMINATING, NULL),
-	KNODE_END,
+    KNODE("ready", KS_BOOL, E_READY, NULL),
+    KNODE("serving", KS_BOOL, E_SERVING, NULL),
+    KNODE("terminating", KS_BOOL, E_TERMINATING, NULL),
+    KNODE_END,
 };
 
 static const struct kube__node target_fields[] = {
-	KNODE("kind", KS_STR, E_T_KIND, NULL),
-	KNODE("namespace", KS_STR, E_T_NS, NULL),
-	KNODE("name", KS_STR, E_T_NAME, NULL),
-	KNODE("uid", KS_STR, E_T_UID, NULL),
-	KNODE_END,
+    KNODE("kind", KS_STR, E_T_KIND, NULL),
+    KNODE("namespace", KS_STR, E_T_NS, NULL),
+    KNODE("name", KS_STR, E_T_NAME, NULL),
+    KNODE("uid", KS_STR, E_T_UID, NULL),
+    KNODE_END,
 };
 
 static const struct kube__node for_zone_fields[] = {
-	KNODE("name", KS_STR, E_FZ_NAME, NULL),
-	KNODE_END,
+    KNODE("name", KS_STR, E_FZ_NAME, NULL),
+    KNODE_END,
 };
 static const struct kube__node for_zone_node =
-	KNODE(NULL, KS_MAP, E_FOR_ZONE, for_zone_fields);
+    KNODE(NULL, KS_MAP, E_FOR_ZONE, for_zone_fields);
 static const struct kube__node for_node_fields[] = {
-	KNODE("name", KS_STR, E_FN_NAME, NULL),
-	KNODE_END,
+    KNODE("name", KS_STR, E_FN_NAME, NULL),
+    KNODE_END,
 };
 static const struct kube__node for_node_node =
-	KNODE(NULL, KS_MAP, E_FOR_NODE, for_node_fields);
+    KNODE(NULL, KS_MAP, E_FOR_NODE, for_node_fields);
 
 static const struct kube__node hints_fields[] = {
-	KNODE("forZones", KS_ARRAY, E_FOR_ZONES, &for_zone_node),
-	KNODE("forNodes", KS_ARRAY, E_FOR_NODES, &for_node_node),
-	KNODE_END,
+    KNODE("forZones", KS_ARRAY, E_FOR_ZONES, &for_zone_node),
+    KNODE("forNodes", KS_ARRAY, E_FOR_NODES, &for_node_node),
+    KNODE_END,
 };
 
 static const struct kube__node ep_fields[] = {
-	KNODE("addresses", KS_ARRAY, E_ADDRESSES, &address_node),
-	KNODE("conditions", KS_MAP, E_CONDITIONS, cond_fields),
-	KNODE("hostname", KS_STR, E_HOSTNAME, NULL),
-	KNODE("nodeName", KS_STR, E_NODE_NAME, NULL),
-	KNODE("zone", KS_STR, E_ZONE, NULL),
-	KNODE("targetRef", KS_MAP, E_TARGET, target_fields),
-	KNODE("hints", KS_MAP, E_HINTS, hints_fields),
-	KNODE_END,
+    KNODE("addresses", KS_ARRAY, E_ADDRESSES, &address_node),
+    KNODE("conditions", KS_MAP, E_CONDITIONS, cond_fields),
+    KNODE("hostname", KS_STR, E_HOSTNAME, NULL),
+    KNODE("nodeName", KS_STR, E_NODE_NAME, NULL),
+    KNODE("zone", KS_STR, E_ZONE, NULL),
+    KNODE("targetRef", KS_MAP, E_TARGET, target_fields),
+    KNODE("hints", KS_MAP, E_HINTS, hints_fields),
+    KNODE_END,
 };
 static const struct kube__node ep_node = KNODE(NULL, KS_MAP, E_EP, ep_fields);
 
 static const struct kube__node port_fields[] = {
-	KNODE("name", KS_STR, E_P_NAME, NULL),
-	KNODE("protocol", KS_STR, E_P_PROTO, NULL),
-	KNODE("port", KS_INT, E_P_PORT, NULL),
-	KNODE("appProtocol", KS_STR, E_P_APP, NULL),
-	KNODE_END,
+    KNODE("name", KS_STR, E_P_NAME, NULL),
+    KNODE("protocol", KS_STR, E_P_PROTO, NULL),
+    KNODE("port", KS_INT, E_P_PORT, NULL),
+    KNODE("appProtocol", KS_STR, E_P_APP, NULL),
+    KNODE_END,
 };
 static const struct kube__node port_node =
-	KNODE(NULL, KS_MAP, E_PORT, port_fields);
+    KNODE(NULL, KS_MAP, E_PORT, port_fields);
 
 static const struct kube__node slice_fields[] = {
-	KNODE("metadata", KS_MAP, KN_META, kube__meta_fields_owners),
-	KNODE("addressType", KS_STR, E_ADDRESS_TYPE, NULL),
-	KNODE("endpoints", KS_ARRAY, E_ENDPOINTS, &ep_node),
-	KNODE("ports", KS_ARRAY, E_PORTS, &port_node),
-	KNODE_END,
+    KNODE("metadata", KS_MAP, KN_META, kube__meta_fields_owners),
+    KNODE("addressType", KS_STR, E_ADDRESS_TYPE, NULL),
+    KNODE("endpoints", KS_ARRAY, E_ENDPOINTS, &ep_node),
+    KNODE("ports", KS_ARRAY, E_PORTS, &port_node),
+    KNODE_END,
 };
 static const struct kube__node slice_root =
-	KNODE(NULL, KS_MAP, KN_ROOT, slice_fields);
+    KNODE(NULL, KS_MAP, KN_ROOT, slice_fields);
 
 static struct kube_endpointslice *slice_of(struct kube__dec *d)
 {
@@ -188,8 +188,8 @@ static enum err target_scalar(struct kube__dec *d, unsigned id,
 static enum err address_type(struct kube__dec *d, const struct kube__val *v)
 {
 	for (int t = KUBE_ADDR_IPV4; t <= KUBE_ADDR_FQDN; t++) {
-		if (kube__val_is(v, kube_address_type_name(
-					    (enum kube_address_type)t))) {
+		if (kube__val_is(
+			v, kube_address_type_name((enum kube_address_type)t))) {
 			slice_of(d)->address_type = (enum kube_address_type)t;
 			return ERR_OK;
 		}
@@ -261,26 +261,26 @@ static enum err slice_close(struct kube__dec *d, const struct kube__node *n)
 		ep = last(d, V_EPS);
 		ep->addresses = kube__vec_commit(&d->vec[V_ADDRS], d->obj,
 						 &ep->n_addresses);
-		ep->hint_zones = kube__vec_commit(&d->vec[V_HZ], d->obj,
-						  &ep->n_hint_zones);
-		ep->hint_nodes = kube__vec_commit(&d->vec[V_HN], d->obj,
-						  &ep->n_hint_nodes);
+		ep->hint_zones =
+		    kube__vec_commit(&d->vec[V_HZ], d->obj, &ep->n_hint_zones);
+		ep->hint_nodes =
+		    kube__vec_commit(&d->vec[V_HN], d->obj, &ep->n_hint_nodes);
 	} else if (n->id == KN_ROOT) {
-		s->endpoints = kube__vec_commit(&d->vec[V_EPS], d->obj,
-						&s->n_endpoints);
-		s->ports = kube__vec_commit(&d->vec[V_PORTS], d->obj,
-					    &s->n_ports);
+		s->endpoints =
+		    kube__vec_commit(&d->vec[V_EPS], d->obj, &s->n_endpoints);
+		s->ports =
+		    kube__vec_commit(&d->vec[V_PORTS], d->obj, &s->n_ports);
 		kube__seal(d->obj);
 	}
 	return ERR_OK;
 }
 
 const struct kube__schema kube__slice_schema = {
-	.name = "EndpointSlice",
-	.kind = KUBE_KIND_ENDPOINTSLICE,
-	.rec_size = sizeof(struct kube_endpointslice),
-	.root = &slice_root,
-	.scalar = slice_scalar,
-	.open = slice_open,
-	.close = slice_close,
+    .name = "EndpointSlice",
+    .kind = KUBE_KIND_ENDPOINTSLICE,
+    .rec_size = sizeof(struct kube_endpointslice),
+    .root = &slice_root,
+    .scalar = slice_scalar,
+    .open = slice_open,
+    .close = slice_close,
 };

@@ -22,29 +22,29 @@ enum {
 };
 
 static const struct kube__node cause_fields[] = {
-	KNODE("reason", KS_STR, ST_C_REASON, NULL),
-	KNODE("field", KS_STR, ST_C_FIELD, NULL),
-	KNODE("message", KS_STR, ST_C_MESSAGE, NULL),
-	KNODE_END,
+    KNODE("reason", KS_STR, ST_C_REASON, NULL),
+    KNODE("field", KS_STR, ST_C_FIELD, NULL),
+    KNODE("message", KS_STR, ST_C_MESSAGE, NULL),
+    KNODE_END,
 };
 static const struct kube__node cause_node =
-	KNODE(NULL, KS_MAP, ST_CAUSE, cause_fields);
+    KNODE(NULL, KS_MAP, ST_CAUSE, cause_fields);
 
 static const struct kube__node details_fields[] = {
-	KNODE("causes", KS_ARRAY, ST_CAUSES, &cause_node),
-	KNODE_END,
+    KNODE("causes", KS_ARRAY, ST_CAUSES, &cause_node),
+    KNODE_END,
 };
 
 static const struct kube__node status_fields[] = {
-	KNODE("kind", KS_STR, ST_KIND, NULL),
-	KNODE("code", KS_INT, ST_CODE, NULL),
-	KNODE("reason", KS_STR, ST_REASON, NULL),
-	KNODE("message", KS_STR, ST_MESSAGE, NULL),
-	KNODE("details", KS_MAP, ST_DETAILS, details_fields),
-	KNODE_END,
+    KNODE("kind", KS_STR, ST_KIND, NULL),
+    KNODE("code", KS_INT, ST_CODE, NULL),
+    KNODE("reason", KS_STR, ST_REASON, NULL),
+    KNODE("message", KS_STR, ST_MESSAGE, NULL),
+    KNODE("details", KS_MAP, ST_DETAILS, details_fields),
+    KNODE_END,
 };
 static const struct kube__node status_root =
-	KNODE(NULL, KS_MAP, KN_ROOT, status_fields);
+    KNODE(NULL, KS_MAP, KN_ROOT, status_fields);
 
 #define COPY(dst, v) kube__copy_trunc(dst, sizeof(dst), (v)->s, (v)->len)
 
@@ -63,8 +63,8 @@ static enum err status_scalar(struct kube__dec *d, const struct kube__node *n,
 		return ERR_OK;
 	case ST_CODE:
 		if (v->i < 0 || v->i > 999)
-			return kube__dec_fail(d, ERR_DECODE,
-					      "integer %lld out of range", v->i);
+			return kube__dec_fail(
+			    d, ERR_DECODE, "integer %lld out of range", v->i);
 		st->code = (int)v->i;
 		return ERR_OK;
 	case ST_REASON:
@@ -103,10 +103,10 @@ static enum err status_open(struct kube__dec *d, const struct kube__node *n)
 }
 
 const struct kube__schema kube__status_schema = {
-	.name = "Status",
-	.kind = -1,
-	.rec_size = 0,
-	.root = &status_root,
-	.scalar = status_scalar,
-	.open = status_open,
+    .name = "Status",
+    .kind = -1,
+    .rec_size = 0,
+    .root = &status_root,
+    .scalar = status_scalar,
+    .open = status_open,
 };

@@ -16,7 +16,7 @@
 
 #define EVENT_NOTE_MAX 1024
 
-/* ---- UTF-8 ---------------------------------------------------------------- */
+/* ---- UTF-8 --------------------------------------------------------------- */
 
 /* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
 static size_t utf8_seq(const unsigned char *p, size_t n)
@@ -69,7 +69,7 @@ void kube__copy_trunc(char *dst, size_t cap, const char *s, size_t n)
 	dst[m] = '\0';
 }
 
-/* ---- Writer --------------------------------------------------------------- */
+/* ---- Writer -------------------------------------------------------------- */
 
 static void add(struct buf *b, const char *s, size_t n)
 {
@@ -92,7 +92,7 @@ static void quote_n(struct buf *out, const char *s, size_t n)
 	adds(out, "\"");
 	while (i < n) {
 		size_t len = utf8_seq(p + i, n - i);
-		char esc[7] = { '\\', 'u', '0', '0', 0, 0, 0 };
+		char esc[7] = {'\\', 'u', '0', '0', 0, 0, 0};
 
 		if (len && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\') {
 			i += len;
@@ -246,7 +246,7 @@ static void jw_meta(struct jw *w, const struct kube_meta *m, bool owners)
 	jw_close(w, "}");
 }
 
-/* ---- EndpointSlice -------------------------------------------------------- */
+/* ---- EndpointSlice ------------------------------------------------------- */
 
 static void jw_names(struct jw *w, const char *k, const char *const *v,
 		     uint32_t n)
@@ -308,7 +308,7 @@ static void jw_endpoint(struct jw *w, const struct kube_endpoint *ep)
 void kube_endpointslice_encode(const struct kube_endpointslice *s,
 			       struct buf *out)
 {
-	struct jw w = { .b = out };
+	struct jw w = {.b = out};
 
 	jw_open(&w, NULL, "{");
 	jw_str(&w, "apiVersion", "discovery.k8s.io/v1");
@@ -335,11 +335,11 @@ void kube_endpointslice_encode(const struct kube_endpointslice *s,
 	jw_close(&w, "}");
 }
 
-/* ---- Lease and Event ------------------------------------------------------ */
+/* ---- Lease and Event ----------------------------------------------------- */
 
 void kube_lease_encode(const struct kube_lease *l, struct buf *out)
 {
-	struct jw w = { .b = out };
+	struct jw w = {.b = out};
 
 	jw_open(&w, NULL, "{");
 	jw_str(&w, "apiVersion", "coordination.k8s.io/v1");
@@ -384,7 +384,7 @@ static void jw_note(struct jw *w, const char *note)
 
 void kube_event_encode(const struct kube_event_record *e, struct buf *out)
 {
-	struct jw w = { .b = out };
+	struct jw w = {.b = out};
 
 	jw_open(&w, NULL, "{");
 	jw_str(&w, "apiVersion", "events.k8s.io/v1");

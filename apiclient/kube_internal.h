@@ -46,16 +46,15 @@ struct kube__vec {
 /* Appends a zeroed element and returns it (valid until the next push). */
 void *kube__vec_push(struct kube__vec *v, size_t size);
 /* Copies the elements into o's arena (NULL when empty), sets *n, empties v. */
-void *kube__vec_commit(struct kube__vec *v, struct kube_object *o,
-		       uint32_t *n);
+void *kube__vec_commit(struct kube__vec *v, struct kube_object *o, uint32_t *n);
 void kube__vec_release(struct kube__vec *v);
 
 /* ---- Schemas ---------------------------------------------------------- */
 
 enum kube__shape {
 	KS_SKIP = 0,
-	KS_MAP,	   /* object with known keys (sub: children, key NULL ends) */
-	KS_ARRAY,  /* array (sub: the element node) */
+	KS_MAP,	  /* object with known keys (sub: children, key NULL ends) */
+	KS_ARRAY, /* array (sub: the element node) */
 	KS_STR,
 	KS_INT,
 	KS_BOOL,
@@ -65,10 +64,10 @@ enum kube__shape {
 };
 
 struct kube__node {
-	const char *key;		/* key in the parent map */
-	uint8_t shape;			/* enum kube__shape */
-	uint16_t id;			/* handler id */
-	const struct kube__node *sub;	/* see enum kube__shape */
+	const char *key;	      /* key in the parent map */
+	uint8_t shape;		      /* enum kube__shape */
+	uint16_t id;		      /* handler id */
+	const struct kube__node *sub; /* see enum kube__shape */
 };
 
 /* Ids below KN_KIND_BASE are metadata, handled in kube_decode.c. */
@@ -101,8 +100,14 @@ enum {
 extern const struct kube__node kube__meta_fields[];
 extern const struct kube__node kube__meta_fields_owners[];
 
-#define KNODE(k, shape, id, sub) { k, shape, id, sub }
-#define KNODE_END { NULL, KS_SKIP, 0, NULL }
+#define KNODE(k, shape, id, sub)                                               \
+	{                                                                      \
+		k, shape, id, sub                                              \
+	}
+#define KNODE_END                                                              \
+	{                                                                      \
+		NULL, KS_SKIP, 0, NULL                                         \
+	}
 
 enum kube__vtype { KV_NULL = 0, KV_BOOL, KV_INT, KV_DOUBLE, KV_STR };
 
@@ -142,41 +147,41 @@ extern const struct kube__schema kube__status_schema;
 
 struct kube__frame {
 	const struct kube__node *node; /* NULL while skipping */
-	uint32_t index;		       /* arrays: index of the current element */
+	uint32_t index; /* arrays: index of the current element */
 	bool array;
 };
 
 /* Scratch vectors: 0 string maps, 1 owners, the rest per kind. */
 #define KUBE__NVEC 8
-#define KV_LABELS 0
-#define KV_OWNERS 1
+#define KV_LABELS  0
+#define KV_OWNERS  1
 
 /* Per-object state of one kind; zeroed when an object begins. */
 struct kube__pod_state {
-	bool in_init;		 /* inside spec.initContainers[i] */
-	bool init_always;	 /* its restartPolicy is Always */
-	bool cond_ready;	 /* current condition has type Ready */
+	bool in_init;	  /* inside spec.initContainers[i] */
+	bool init_always; /* its restartPolicy is Always */
+	bool cond_ready;  /* current condition has type Ready */
 	enum kube_tristate cond_status;
 	int64_t cond_ltt;
-	size_t podip_off;	 /* status.podIP in d->tmp when has_podip */
+	size_t podip_off; /* status.podIP in d->tmp when has_podip */
 	size_t podip_len;
 	bool has_podip;
 };
 
 struct kube__dec {
 	const struct kube__schema *ks;
-	struct kube__frame *frames;	/* owned, cap entries */
-	unsigned depth;			/* frames in use */
+	struct kube__frame *frames; /* owned, cap entries */
+	unsigned depth;		    /* frames in use */
 	unsigned cap;
 	const struct kube__node *pending; /* node of the next value in a map */
-	struct buf key;			/* current key of a string map */
-	struct buf tmp;			/* scratch strings for the kinds */
-	struct kube_object *obj;	/* the record being built, owned */
-	struct kube_status *status;	/* Status being filled, borrowed */
-	bool initial_events_end;	/* annotation seen */
-	bool done;			/* the root value ended */
-	enum err err;			/* deferred error (speculative) */
-	struct errbuf eb;		/* its message */
+	struct buf key;			  /* current key of a string map */
+	struct buf tmp;			  /* scratch strings for the kinds */
+	struct kube_object *obj;	  /* the record being built, owned */
+	struct kube_status *status;	  /* Status being filled, borrowed */
+	bool initial_events_end;	  /* annotation seen */
+	bool done;			  /* the root value ended */
+	enum err err;			  /* deferred error (speculative) */
+	struct errbuf eb;		  /* its message */
 	struct kube__vec vec[KUBE__NVEC];
 	union {
 		struct kube__pod_state pod;
@@ -212,7 +217,7 @@ void kube__dec_after_value(struct kube__dec *d);
  * being the one of the value being decoded.
  */
 enum err kube__dec_fail(struct kube__dec *d, enum err e, const char *fmt, ...)
-	ATTR_PRINTF(3, 4);
+    ATTR_PRINTF(3, 4);
 /* Writes the current JSON path ("spec.ports[1].port") into out. */
 void kube__dec_path(const struct kube__dec *d, char *out, size_t cap);
 

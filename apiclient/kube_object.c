@@ -25,7 +25,7 @@
 struct ientry {
 	struct ientry *next; /* bucket chain, guarded by intern_lock */
 	uint32_t hash;
-	uint32_t refs;	     /* guarded by intern_lock */
+	uint32_t refs; /* guarded by intern_lock */
 	char s[];
 };
 
@@ -91,7 +91,8 @@ static struct ientry *intern_get(const char *s, size_t n)
 
 static void intern_put(const char *s)
 {
-	struct ientry *e = (struct ientry *)(void *)(s - offsetof(struct ientry, s));
+	struct ientry *e =
+	    (struct ientry *)(void *)(s - offsetof(struct ientry, s));
 	struct ientry **pp;
 
 	pthread_mutex_lock(&intern_lock);
@@ -102,7 +103,8 @@ static void intern_put(const char *s)
 		*pp = e->next;
 		free(e);
 		if (--intern_n == 0) {
-			/* An empty table gives its memory back (leak checkers). */
+			/* An empty table gives its memory back (leak checkers).
+			 */
 			free(intern_buckets);
 			intern_buckets = NULL;
 			intern_nbuckets = 0;
@@ -132,8 +134,8 @@ struct chunk {
 };
 
 struct rec {
-	struct chunk *chunks;	/* newest first, owned */
-	const char **interned;	/* distinct interned strings referenced */
+	struct chunk *chunks;  /* newest first, owned */
+	const char **interned; /* distinct interned strings referenced */
 	uint32_t n_interned;
 	uint32_t cap_interned;
 	union {
@@ -147,14 +149,14 @@ struct rec {
 };
 
 #define CHUNK_FIRST 256
-#define ALIGN 8
+#define ALIGN	    8
 
 static const size_t kind_size[KUBE_KIND__COUNT] = {
-	[KUBE_KIND_POD] = sizeof(struct kube_pod),
-	[KUBE_KIND_SERVICE] = sizeof(struct kube_service),
-	[KUBE_KIND_NODE] = sizeof(struct kube_node),
-	[KUBE_KIND_ENDPOINTSLICE] = sizeof(struct kube_endpointslice),
-	[KUBE_KIND_LEASE] = sizeof(struct kube_lease),
+    [KUBE_KIND_POD] = sizeof(struct kube_pod),
+    [KUBE_KIND_SERVICE] = sizeof(struct kube_service),
+    [KUBE_KIND_NODE] = sizeof(struct kube_node),
+    [KUBE_KIND_ENDPOINTSLICE] = sizeof(struct kube_endpointslice),
+    [KUBE_KIND_LEASE] = sizeof(struct kube_lease),
 };
 
 static struct rec *rec_of(struct kube_object *o)
@@ -192,8 +194,8 @@ void kube_object_unref(struct kube_object *o)
 	struct rec *r;
 	struct chunk *c, *next;
 
-	if (!o || atomic_fetch_sub_explicit(&o->refs, 1,
-					    memory_order_acq_rel) != 1)
+	if (!o ||
+	    atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	r = rec_of(o);
 	for (uint32_t i = 0; i < r->n_interned; i++)
@@ -343,8 +345,7 @@ void *kube__vec_push(struct kube__vec *v, size_t size)
 	return p;
 }
 
-void *kube__vec_commit(struct kube__vec *v, struct kube_object *o,
-		       uint32_t *n)
+void *kube__vec_commit(struct kube__vec *v, struct kube_object *o, uint32_t *n)
 {
 	void *p = v->n ? kube__dup(o, v->p, v->n * v->size) : NULL;
 
@@ -363,22 +364,22 @@ void kube__vec_release(struct kube__vec *v)
 
 const char *kube_kind_name(enum kube_kind kind)
 {
-	static const char *const names[] = { "Pod", "Service", "Node",
-					     "EndpointSlice", "Lease" };
+	static const char *const names[] = {"Pod", "Service", "Node",
+					    "EndpointSlice", "Lease"};
 
 	return (unsigned)kind < ARRAY_SIZE(names) ? names[kind] : "Unknown";
 }
 
 const char *kube_protocol_name(enum kube_protocol p)
 {
-	static const char *const names[] = { "TCP", "UDP", "SCTP" };
+	static const char *const names[] = {"TCP", "UDP", "SCTP"};
 
 	return (unsigned)p < ARRAY_SIZE(names) ? names[p] : "TCP";
 }
 
 enum err kube_protocol_parse(const char *s, enum kube_protocol *out)
 {
-	static const char *const names[] = { "TCP", "UDP", "SCTP" };
+	static const char *const names[] = {"TCP", "UDP", "SCTP"};
 
 	for (size_t i = 0; s && i < ARRAY_SIZE(names); i++) {
 		if (!strcmp(s, names[i])) {
@@ -391,15 +392,15 @@ enum err kube_protocol_parse(const char *s, enum kube_protocol *out)
 
 const char *kube_address_type_name(enum kube_address_type t)
 {
-	static const char *const names[] = { "IPv4", "IPv6", "FQDN" };
+	static const char *const names[] = {"IPv4", "IPv6", "FQDN"};
 
 	return (unsigned)t < ARRAY_SIZE(names) ? names[t] : "IPv4";
 }
 
 const char *kube_event_type_name(enum kube_event_type t)
 {
-	static const char *const names[] = { "ADDED", "MODIFIED", "DELETED",
-					     "BOOKMARK", "ERROR" };
+	static const char *const names[] = {"ADDED", "MODIFIED", "DELETED",
+					    "BOOKMARK", "ERROR"};
 
 	return (unsigned)t < ARRAY_SIZE(names) ? names[t] : "UNKNOWN";
 }
@@ -446,8 +447,8 @@ const struct kube_node *kube_node(const struct kube_object *o)
 
 const struct kube_endpointslice *kube_endpointslice(const struct kube_object *o)
 {
-	return (const struct kube_endpointslice *)cast(
-		o, KUBE_KIND_ENDPOINTSLICE);
+	return (const struct kube_endpointslice *)cast(o,
+						       KUBE_KIND_ENDPOINTSLICE);
 }
 
 const struct kube_lease *kube_lease(const struct kube_object *o)

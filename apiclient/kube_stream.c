@@ -34,55 +34,55 @@ enum {
 };
 
 struct kube_stream {
-	struct kube_stream_options o;	  /* limits with defaults filled in */
-	int mode;			  /* enum kube_stream_mode or SINGLE */
+	struct kube_stream_options o; /* limits with defaults filled in */
+	int mode;		      /* enum kube_stream_mode or SINGLE */
 	const struct kube__schema *obj_schema;
 	yajl_handle h;
-	struct kube__dec env;		  /* the envelope */
-	struct kube__dec od;		  /* records (or Status, single mode) */
-	struct kube__dec sd;		  /* Status of watch ERROR events */
-	struct kube_status status;	  /* filled by sd (or od) */
-	uint64_t fed;			  /* bytes fed before this chunk */
-	uint64_t unit_start;		  /* offset where the current unit began */
-	unsigned depth;			  /* JSON nesting at the parser */
-	unsigned obj_depth;		  /* depth outside the delegated object */
-	bool in_obj;			  /* events go to od/sd */
+	struct kube__dec env;	   /* the envelope */
+	struct kube__dec od;	   /* records (or Status, single mode) */
+	struct kube__dec sd;	   /* Status of watch ERROR events */
+	struct kube_status status; /* filled by sd (or od) */
+	uint64_t fed;		   /* bytes fed before this chunk */
+	uint64_t unit_start;	   /* offset where the current unit began */
+	unsigned depth;		   /* JSON nesting at the parser */
+	unsigned obj_depth;	   /* depth outside the delegated object */
+	bool in_obj;		   /* events go to od/sd */
 	bool use_od, use_sd;
-	bool speculative;		  /* both run: type still unknown */
-	bool nonblank;			  /* a non-space byte was fed */
-	int ev_type;			  /* enum kube_event_type, -1 unset */
-	bool have_obj;			  /* this event's object ended */
+	bool speculative; /* both run: type still unknown */
+	bool nonblank;	  /* a non-space byte was fed */
+	int ev_type;	  /* enum kube_event_type, -1 unset */
+	bool have_obj;	  /* this event's object ended */
 	struct buf list_rv;
 	struct buf list_continue;
 	uint64_t events;
-	struct kube_object *single;	  /* single mode result, owned */
-	enum err err;			  /* sticky */
+	struct kube_object *single; /* single mode result, owned */
+	enum err err;		    /* sticky */
 	struct errbuf eb;
 };
 
 /* ---- Envelope schemas --------------------------------------------------- */
 
 static const struct kube__node object_node =
-	KNODE(NULL, KS_OBJECT, W_OBJECT, NULL);
+    KNODE(NULL, KS_OBJECT, W_OBJECT, NULL);
 static const struct kube__node watch_fields[] = {
-	KNODE("type", KS_STR, W_TYPE, NULL),
-	KNODE("object", KS_OBJECT, W_OBJECT, NULL),
-	KNODE_END,
+    KNODE("type", KS_STR, W_TYPE, NULL),
+    KNODE("object", KS_OBJECT, W_OBJECT, NULL),
+    KNODE_END,
 };
 static const struct kube__node watch_root =
-	KNODE(NULL, KS_MAP, W_ROOT, watch_fields);
+    KNODE(NULL, KS_MAP, W_ROOT, watch_fields);
 static const struct kube__node list_meta_fields[] = {
-	KNODE("resourceVersion", KS_STR, W_LIST_RV, NULL),
-	KNODE("continue", KS_STR, W_LIST_CONTINUE, NULL),
-	KNODE_END,
+    KNODE("resourceVersion", KS_STR, W_LIST_RV, NULL),
+    KNODE("continue", KS_STR, W_LIST_CONTINUE, NULL),
+    KNODE_END,
 };
 static const struct kube__node list_fields[] = {
-	KNODE("metadata", KS_MAP, W_LIST_META, list_meta_fields),
-	KNODE("items", KS_ARRAY, W_ITEMS, &object_node),
-	KNODE_END,
+    KNODE("metadata", KS_MAP, W_LIST_META, list_meta_fields),
+    KNODE("items", KS_ARRAY, W_ITEMS, &object_node),
+    KNODE_END,
 };
 static const struct kube__node list_root =
-	KNODE(NULL, KS_MAP, W_ROOT, list_fields);
+    KNODE(NULL, KS_MAP, W_ROOT, list_fields);
 
 static enum err env_scalar(struct kube__dec *d, const struct kube__node *n,
 			   const struct kube__val *v);
@@ -90,26 +90,36 @@ static enum err env_open(struct kube__dec *d, const struct kube__node *n);
 static enum err env_close(struct kube__dec *d, const struct kube__node *n);
 
 static const struct kube__schema watch_schema = {
-	.name = "watch event", .kind = -1, .root = &watch_root,
-	.scalar = env_scalar, .open = env_open, .close = env_close,
+    .name = "watch event",
+    .kind = -1,
+    .root = &watch_root,
+    .scalar = env_scalar,
+    .open = env_open,
+    .close = env_close,
 };
 static const struct kube__schema list_schema = {
-	.name = "list", .kind = -1, .root = &list_root,
-	.scalar = env_scalar, .open = env_open, .close = env_close,
+    .name = "list",
+    .kind = -1,
+    .root = &list_root,
+    .scalar = env_scalar,
+    .open = env_open,
+    .close = env_close,
 };
 static const struct kube__schema single_schema = {
-	.name = "document", .kind = -1, .root = &object_node,
+    .name = "document",
+    .kind = -1,
+    .root = &object_node,
 };
 
 static const struct kube__schema *const kind_schemas[KUBE_KIND__COUNT] = {
-	[KUBE_KIND_POD] = &kube__pod_schema,
-	[KUBE_KIND_SERVICE] = &kube__service_schema,
-	[KUBE_KIND_NODE] = &kube__node_schema,
-	[KUBE_KIND_ENDPOINTSLICE] = &kube__slice_schema,
-	[KUBE_KIND_LEASE] = &kube__lease_schema,
+    [KUBE_KIND_POD] = &kube__pod_schema,
+    [KUBE_KIND_SERVICE] = &kube__service_schema,
+    [KUBE_KIND_NODE] = &kube__node_schema,
+    [KUBE_KIND_ENDPOINTSLICE] = &kube__slice_schema,
+    [KUBE_KIND_LEASE] = &kube__lease_schema,
 };
 
-/* ---- Errors and offsets --------------------------------------------------- */
+/* ---- Errors and offsets -------------------------------------------------- */
 
 static uint64_t offset(const struct kube_stream *s)
 {
@@ -136,7 +146,7 @@ static struct kube__dec *cur_dec(struct kube_stream *s)
 
 /* A limit error naming the path of the value being decoded. */
 static int die_at(struct kube_stream *s, enum err e, const char *fmt, ...)
-	ATTR_PRINTF(3, 4);
+    ATTR_PRINTF(3, 4);
 static int die_at(struct kube_stream *s, enum err e, const char *fmt, ...)
 {
 	struct kube__dec *d = cur_dec(s);
@@ -167,7 +177,7 @@ static bool too_big(struct kube_stream *s, uint64_t at)
 	return true;
 }
 
-/* ---- Events --------------------------------------------------------------- */
+/* ---- Events -------------------------------------------------------------- */
 
 static enum err deliver(struct kube_stream *s, struct kube_event *ev)
 {
@@ -189,7 +199,7 @@ static enum err dispatch_watch(struct kube_stream *s)
 {
 	bool is_error = s->ev_type == KUBE_EVENT_ERROR;
 	struct kube__dec *d = is_error ? &s->sd : &s->od;
-	struct kube_event ev = { .type = (enum kube_event_type)s->ev_type };
+	struct kube_event ev = {.type = (enum kube_event_type)s->ev_type};
 	struct kube_object *o;
 	enum err e;
 
@@ -227,8 +237,8 @@ static enum err event_type(struct kube__dec *d, const struct kube__val *v)
 	struct kube_stream *s = d->owner;
 
 	for (int t = KUBE_EVENT_ADDED; t <= KUBE_EVENT_ERROR; t++) {
-		if (kube__val_is(v, kube_event_type_name(
-					    (enum kube_event_type)t))) {
+		if (kube__val_is(
+			v, kube_event_type_name((enum kube_event_type)t))) {
 			s->ev_type = t;
 			return ERR_OK;
 		}
@@ -270,7 +280,7 @@ static enum err env_close(struct kube__dec *d, const struct kube__node *n)
 	return ERR_OK;
 }
 
-/* ---- Delegated objects ---------------------------------------------------- */
+/* ---- Delegated objects --------------------------------------------------- */
 
 static void obj_begin(struct kube_stream *s)
 {
@@ -293,7 +303,7 @@ static void obj_begin(struct kube_stream *s)
 
 static enum err obj_end(struct kube_stream *s)
 {
-	struct kube_event ev = { .type = KUBE_EVENT_ADDED };
+	struct kube_event ev = {.type = KUBE_EVENT_ADDED};
 
 	s->in_obj = false;
 	s->have_obj = true;
@@ -319,8 +329,7 @@ struct op_args {
 	bool array;
 };
 
-static enum err run_op(struct kube__dec *d, enum op op,
-		       const struct op_args *a)
+static enum err run_op(struct kube__dec *d, enum op op, const struct op_args *a)
 {
 	bool delegate;
 
@@ -339,8 +348,8 @@ static enum err run_op(struct kube__dec *d, enum op op,
 /* Hands one event to the object decoders; 0 (for yajl) on error. */
 static int forward(struct kube_stream *s, enum op op, const struct op_args *a)
 {
-	struct kube__dec *ds[2] = { s->use_od ? &s->od : NULL,
-				    s->use_sd ? &s->sd : NULL };
+	struct kube__dec *ds[2] = {s->use_od ? &s->od : NULL,
+				   s->use_sd ? &s->sd : NULL};
 
 	for (size_t i = 0; i < ARRAY_SIZE(ds); i++) {
 		struct kube__dec *d = ds[i];
@@ -360,7 +369,7 @@ static int forward(struct kube_stream *s, enum op op, const struct op_args *a)
 	return 1;
 }
 
-/* ---- yajl callbacks ------------------------------------------------------- */
+/* ---- yajl callbacks ------------------------------------------------------ */
 
 static int env_result(struct kube_stream *s, enum err e)
 {
@@ -375,7 +384,7 @@ static int env_result(struct kube_stream *s, enum err e)
 
 static int on_value(struct kube_stream *s, const struct kube__val *v)
 {
-	struct op_args a = { .v = v };
+	struct op_args a = {.v = v};
 
 	if (too_big(s, offset(s)))
 		return 0;
@@ -386,28 +395,28 @@ static int on_value(struct kube_stream *s, const struct kube__val *v)
 
 static int cb_null(void *ctx)
 {
-	struct kube__val v = { .t = KV_NULL };
+	struct kube__val v = {.t = KV_NULL};
 
 	return on_value(ctx, &v);
 }
 
 static int cb_boolean(void *ctx, int b)
 {
-	struct kube__val v = { .t = KV_BOOL, .b = b != 0 };
+	struct kube__val v = {.t = KV_BOOL, .b = b != 0};
 
 	return on_value(ctx, &v);
 }
 
 static int cb_integer(void *ctx, long long i)
 {
-	struct kube__val v = { .t = KV_INT, .i = i };
+	struct kube__val v = {.t = KV_INT, .i = i};
 
 	return on_value(ctx, &v);
 }
 
 static int cb_double(void *ctx, double x)
 {
-	struct kube__val v = { .t = KV_DOUBLE };
+	struct kube__val v = {.t = KV_DOUBLE};
 
 	(void)x;
 	return on_value(ctx, &v);
@@ -416,7 +425,7 @@ static int cb_double(void *ctx, double x)
 static int cb_string(void *ctx, const unsigned char *str, size_t n)
 {
 	struct kube_stream *s = ctx;
-	struct kube__val v = { .t = KV_STR, .s = (const char *)str, .len = n };
+	struct kube__val v = {.t = KV_STR, .s = (const char *)str, .len = n};
 
 	if (n > s->o.limits.max_string)
 		return die_at(s, ERR_TOO_LARGE,
@@ -427,7 +436,7 @@ static int cb_string(void *ctx, const unsigned char *str, size_t n)
 
 static int on_open(struct kube_stream *s, bool array)
 {
-	struct op_args a = { .array = array };
+	struct op_args a = {.array = array};
 	bool delegate;
 	enum err e;
 
@@ -461,7 +470,7 @@ static int cb_start_array(void *ctx)
 static int cb_map_key(void *ctx, const unsigned char *k, size_t n)
 {
 	struct kube_stream *s = ctx;
-	struct op_args a = { .k = (const char *)k, .n = n };
+	struct op_args a = {.k = (const char *)k, .n = n};
 
 	if (n > s->o.limits.max_string)
 		return die_at(s, ERR_TOO_LARGE,
@@ -477,7 +486,7 @@ static int cb_map_key(void *ctx, const unsigned char *k, size_t n)
 static int cb_end(void *ctx)
 {
 	struct kube_stream *s = ctx;
-	struct op_args a = { 0 };
+	struct op_args a = {0};
 
 	if (too_big(s, offset(s)))
 		return 0;
@@ -492,19 +501,19 @@ static int cb_end(void *ctx)
 }
 
 static const yajl_callbacks callbacks = {
-	.yajl_null = cb_null,
-	.yajl_boolean = cb_boolean,
-	.yajl_integer = cb_integer,
-	.yajl_double = cb_double,
-	.yajl_string = cb_string,
-	.yajl_start_map = cb_start_map,
-	.yajl_map_key = cb_map_key,
-	.yajl_end_map = cb_end,
-	.yajl_start_array = cb_start_array,
-	.yajl_end_array = cb_end,
+    .yajl_null = cb_null,
+    .yajl_boolean = cb_boolean,
+    .yajl_integer = cb_integer,
+    .yajl_double = cb_double,
+    .yajl_string = cb_string,
+    .yajl_start_map = cb_start_map,
+    .yajl_map_key = cb_map_key,
+    .yajl_end_map = cb_end,
+    .yajl_start_array = cb_start_array,
+    .yajl_end_array = cb_end,
 };
 
-/* ---- Life cycle ----------------------------------------------------------- */
+/* ---- Life cycle ---------------------------------------------------------- */
 
 static struct kube_stream *stream_new(const struct kube_stream_options *o,
 				      int mode,
@@ -531,7 +540,7 @@ static struct kube_stream *stream_new(const struct kube_stream_options *o,
 	s->env.owner = s;
 	s->od.status = &s->status;
 	s->sd.status = &s->status;
-	kube__dec_begin(&s->env, mode == KUBE_STREAM_WATCH ? &watch_schema
+	kube__dec_begin(&s->env, mode == KUBE_STREAM_WATCH  ? &watch_schema
 				 : mode == KUBE_STREAM_LIST ? &list_schema
 							    : &single_schema);
 	buf_init(&s->list_rv, 0);
@@ -561,8 +570,7 @@ void kube_stream_free(struct kube_stream *s)
 	free(s);
 }
 
-static enum err parse_failed(struct kube_stream *s, const char *data,
-			     size_t n)
+static enum err parse_failed(struct kube_stream *s, const char *data, size_t n)
 {
 	unsigned char *msg;
 	size_t len;
@@ -591,7 +599,8 @@ enum err kube_stream_feed(struct kube_stream *s, const char *data, size_t n,
 	if (s->err != ERR_OK)
 		return copy_err(s, eb);
 	note_blank(s, data, n);
-	if (yajl_parse(s->h, (const unsigned char *)data, n) != yajl_status_ok) {
+	if (yajl_parse(s->h, (const unsigned char *)data, n) !=
+	    yajl_status_ok) {
 		(void)parse_failed(s, data, n);
 		return copy_err(s, eb);
 	}
@@ -633,7 +642,7 @@ uint64_t kube_stream_events(const struct kube_stream *s)
 	return s->events;
 }
 
-/* ---- Single documents ----------------------------------------------------- */
+/* ---- Single documents ---------------------------------------------------- */
 
 static enum err no_events(void *ctx, struct kube_event *ev)
 {
@@ -658,7 +667,7 @@ static enum err decode_single(struct kube_stream *s, const char *data,
 enum err kube_object_decode(enum kube_kind kind, const char *data, size_t len,
 			    struct kube_object **out, struct errbuf *eb)
 {
-	struct kube_stream_options o = { .kind = kind, .on_event = no_events };
+	struct kube_stream_options o = {.kind = kind, .on_event = no_events};
 	struct kube_stream *s;
 	enum err e;
 
@@ -676,9 +685,9 @@ enum err kube_object_decode(enum kube_kind kind, const char *data, size_t len,
 enum err kube_status_decode(const char *data, size_t len,
 			    struct kube_status *out, struct errbuf *eb)
 {
-	struct kube_stream_options o = { .on_event = no_events };
-	struct kube_stream *s = stream_new(&o, MODE_SINGLE,
-					   &kube__status_schema);
+	struct kube_stream_options o = {.on_event = no_events};
+	struct kube_stream *s =
+	    stream_new(&o, MODE_SINGLE, &kube__status_schema);
 	enum err e = decode_single(s, data, len, eb);
 
 	if (e == ERR_OK)

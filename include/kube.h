@@ -89,7 +89,7 @@ struct kube_owner_ref {
 
 struct kube_meta {
 	const char *ns;		  /* interned; "" for cluster-scoped */
-	const char *name;
+	const char *name;	  /* "" when absent (never NULL), as uid, rv */
 	const char *generate_name; /* NULL unless set */
 	const char *uid;
 	const char *resource_version;
@@ -382,6 +382,9 @@ const char *kube_stream_list_continue(const struct kube_stream *s);
 uint64_t kube_stream_events(const struct kube_stream *s);
 
 /* ---- Encoding -------------------------------------------------------- */
+
+/* The encoders append to out; if out reaches its maximum the rest is
+ * dropped and the JSON is incomplete, so size out generously. */
 
 /*
  * Full EndpointSlice JSON for POST (no name: generateName is used when set)

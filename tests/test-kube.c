@@ -11,7 +11,7 @@
 /* From apiclient/kube_internal.h: live entries of the intern table. */
 size_t kube__intern_count(void);
 
-/* ---- Helpers -------------------------------------------------------------- */
+/* ---- Helpers ------------------------------------------------------------- */
 
 static struct kube_object *decode_file(enum kube_kind kind, const char *rel)
 {
@@ -41,7 +41,7 @@ static int64_t ts(const char *s)
 struct sink {
 	struct buf sig;
 	unsigned n;
-	enum err ret; /* what the callback returns */
+	enum err ret;		  /* what the callback returns */
 	struct kube_object *last; /* the last record, one reference */
 	struct kube_status status;
 };
@@ -56,8 +56,8 @@ static enum err sink_event(void *ctx, struct kube_event *ev)
 		     ev->resource_version ? ev->resource_version : "-",
 		     ev->initial_events_end) != ERR_OK)
 		return ERR_TOO_LARGE;
-	if (o && buf_addf(&k->sig, " %s/%s bytes=%zu", o->meta.ns,
-			  o->meta.name, o->bytes) != ERR_OK)
+	if (o && buf_addf(&k->sig, " %s/%s bytes=%zu", o->meta.ns, o->meta.name,
+			  o->bytes) != ERR_OK)
 		return ERR_TOO_LARGE;
 	if (o && o->kind == KUBE_KIND_POD &&
 	    buf_addf(&k->sig, " ready=%d ports=%u ips=%u", kube_pod(o)->ready,
@@ -94,8 +94,11 @@ static struct kube_stream *new_stream(enum kube_kind kind,
 				      struct sink *k, struct kube_limits lim)
 {
 	struct kube_stream_options o = {
-		.kind = kind, .mode = mode, .on_event = sink_event, .ctx = k,
-		.limits = lim,
+	    .kind = kind,
+	    .mode = mode,
+	    .on_event = sink_event,
+	    .ctx = k,
+	    .limits = lim,
 	};
 
 	return kube_stream_new(&o);
@@ -103,15 +106,15 @@ static struct kube_stream *new_stream(enum kube_kind kind,
 
 /* Feeds data in pieces of at most step bytes (0: all at once) or cut in
  * two at split; returns the first error, message in eb. */
-static enum err run_stream(struct kube_stream *s, const char *data,
-			   size_t len, size_t split, size_t step,
-			   struct errbuf *eb)
+static enum err run_stream(struct kube_stream *s, const char *data, size_t len,
+			   size_t split, size_t step, struct errbuf *eb)
 {
 	enum err e;
 
 	if (step) {
 		for (size_t i = 0; i < len; i += step) {
-			e = kube_stream_feed(s, data + i, MIN(step, len - i), eb);
+			e = kube_stream_feed(s, data + i, MIN(step, len - i),
+					     eb);
 			if (e != ERR_OK)
 				return e;
 		}
@@ -127,7 +130,7 @@ static enum err run_stream(struct kube_stream *s, const char *data,
 
 static const struct kube_limits no_limits;
 
-/* ---- Decoding each kind --------------------------------------------------- */
+/* ---- Decoding each kind -------------------------------------------------- */
 
 static void test_pod_decode(void)
 {
@@ -173,14 +176,15 @@ static void test_pod_ports_and_sidecars(void)
 		enum kube_protocol proto;
 		bool sidecar;
 	} want[] = {
-		{ "http", 8080, KUBE_PROTO_TCP, false },
-		{ "dns", 5353, KUBE_PROTO_UDP, false },
-		/* restartPolicy follows the ports of this init container */
-		{ "proxy-admin", 15000, KUBE_PROTO_TCP, true },
-		{ NULL, 15090, KUBE_PROTO_TCP, true },
+	    {"http", 8080, KUBE_PROTO_TCP, false},
+	    {"dns", 5353, KUBE_PROTO_UDP, false},
+	    /* restartPolicy follows the ports of this init container */
+	    {"proxy-admin", 15000, KUBE_PROTO_TCP, true},
+	    {NULL, 15090, KUBE_PROTO_TCP, true},
 	};
 
-	/* The "migrate" init container is not a sidecar: its port is dropped. */
+	/* The "migrate" init container is not a sidecar: its port is dropped.
+	 */
 	CHECK_INT_EQ(p->n_ports, ARRAY_SIZE(want));
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
 		CHECK_STR_EQ(p->ports[i].name, want[i].name);
@@ -194,14 +198,14 @@ static void test_pod_ports_and_sidecars(void)
 static void test_pod_podip_fallback(void)
 {
 	static const char json[] =
-		"{\"metadata\":{\"name\":\"p\",\"namespace\":\"n\"},"
-		"\"spec\":{\"containers\":null},"
-		"\"status\":{\"podIP\":\"10.1.2.3\",\"podIPs\":null,"
-		"\"conditions\":[{\"type\":\"Ready\",\"status\":\"Unknown\"}]}}";
+	    "{\"metadata\":{\"name\":\"p\",\"namespace\":\"n\"},"
+	    "\"spec\":{\"containers\":null},"
+	    "\"status\":{\"podIP\":\"10.1.2.3\",\"podIPs\":null,"
+	    "\"conditions\":[{\"type\":\"Ready\",\"status\":\"Unknown\"}]}}";
 	struct kube_object *o = NULL;
 
-	CHECK_OK(kube_object_decode(KUBE_KIND_POD, json, strlen(json), &o,
-				    NULL));
+	CHECK_OK(
+	    kube_object_decode(KUBE_KIND_POD, json, strlen(json), &o, NULL));
 	CHECK_INT_EQ(kube_pod(o)->n_ips, 1);
 	CHECK_STR_EQ(kube_pod(o)->ips[0], "10.1.2.3");
 	CHECK_NULL(kube_pod(o)->node_name);
@@ -230,8 +234,8 @@ static void test_pod_typical_size(void)
 
 static void test_service_decode(void)
 {
-	struct kube_object *o = decode_file(KUBE_KIND_SERVICE,
-					    "service/web.json");
+	struct kube_object *o =
+	    decode_file(KUBE_KIND_SERVICE, "service/web.json");
 	const struct kube_service *s = kube_service(o);
 
 	CHECK_STR_EQ(o->meta.name, "web");
@@ -266,8 +270,8 @@ static void test_service_decode(void)
 
 static void test_service_lb_and_headless(void)
 {
-	struct kube_object *o = decode_file(KUBE_KIND_SERVICE,
-					    "service/lb.json");
+	struct kube_object *o =
+	    decode_file(KUBE_KIND_SERVICE, "service/lb.json");
 	const struct kube_service *s = kube_service(o);
 
 	CHECK(s->has_selector); /* "selector": {} */
@@ -298,8 +302,8 @@ static void test_service_lb_and_headless(void)
 
 static void test_node_decode(void)
 {
-	struct kube_object *o = decode_file(KUBE_KIND_NODE,
-					    "node/worker-1.json");
+	struct kube_object *o =
+	    decode_file(KUBE_KIND_NODE, "node/worker-1.json");
 	const struct kube_node *n = kube_node(o);
 
 	CHECK_STR_EQ(o->meta.name, "worker-1");
@@ -365,8 +369,8 @@ static void test_slice_decode(void)
 
 static void test_lease_decode(void)
 {
-	struct kube_object *o = decode_file(KUBE_KIND_LEASE,
-					    "lease/kube-controller-manager.json");
+	struct kube_object *o =
+	    decode_file(KUBE_KIND_LEASE, "lease/kube-controller-manager.json");
 	const struct kube_lease *l = kube_lease(o);
 
 	CHECK_STR_EQ(o->meta.ns, "kube-system");
@@ -412,12 +416,14 @@ static void test_quantity(void)
 		const char *in;
 		long long milli; /* -1: invalid */
 	} cases[] = {
-		{ "2", 2000 },	 { "1500m", 1500 }, { "0.5", 500 },
-		{ "0", 0 },	 { "100u", 1 },	    { "0.0001", 1 },
-		{ "1k", 1000000 }, { "1Ki", 1024000 }, { "2.25", 2250 },
-		{ "", -1 },	 { "m", -1 },	    { "1.5.5", -1 },
-		{ "2x", -1 },	 { "-1", -1 },	    { "1e3", -1 },
-		{ "99999999999999999999", -1 },
+	    {"2", 2000},     {"1500m", 1500},
+	    {"0.5", 500},    {"0", 0},
+	    {"100u", 1},     {"0.0001", 1},
+	    {"1k", 1000000}, {"1Ki", 1024000},
+	    {"2.25", 2250},  {"", -1},
+	    {"m", -1},	     {"1.5.5", -1},
+	    {"2x", -1},	     {"-1", -1},
+	    {"1e3", -1},     {"99999999999999999999", -1},
 	};
 	char json[256];
 
@@ -428,8 +434,8 @@ static void test_quantity(void)
 				 "{\"metadata\":{\"name\":\"n\"},\"status\":{"
 				 "\"allocatable\":{\"cpu\":\"%s\"}}}",
 				 cases[i].in);
-		enum err e = kube_object_decode(KUBE_KIND_NODE, json,
-						(size_t)n, &o, &eb);
+		enum err e = kube_object_decode(KUBE_KIND_NODE, json, (size_t)n,
+						&o, &eb);
 
 		if (cases[i].milli < 0) {
 			CHECK_ERR(e, ERR_DECODE);
@@ -444,83 +450,81 @@ static void test_quantity(void)
 	}
 }
 
-/* ---- Decoding errors ------------------------------------------------------ */
+/* ---- Decoding errors ----------------------------------------------------- */
+
+static const struct {
+	enum kube_kind kind;
+	const char *json;
+	enum err err;
+	const char *msg;
+} decode_errors[] = {
+    {KUBE_KIND_POD,
+     "{\"metadata\":{\"name\":\"web-1\",\"namespace\":\"default\"},"
+     "\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":1},"
+     "{\"containerPort\":\"80\"}]}]}}",
+     ERR_DECODE,
+     "Pod default/web-1: spec.containers[0].ports[1]."
+     "containerPort: expected an integer"},
+    {KUBE_KIND_POD,
+     "{\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":"
+     "80.5}]}]}}",
+     ERR_DECODE,
+     "Pod: spec.containers[0].ports[0].containerPort: expected an "
+     "integer"},
+    {KUBE_KIND_POD,
+     "{\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":"
+     "99999999999}]}]}}",
+     ERR_DECODE, "out of range"},
+    {KUBE_KIND_POD,
+     "{\"spec\":{\"initContainers\":[{\"ports\":[{\"protocol\":"
+     "\"ICMP\"}]}]}}",
+     ERR_DECODE, "spec.initContainers[0].ports[0].protocol: unknown protocol"},
+    {KUBE_KIND_POD, "{\"metadata\":{\"creationTimestamp\":\"yesterday\"}}",
+     ERR_DECODE, "metadata.creationTimestamp: invalid timestamp"},
+    {KUBE_KIND_SERVICE, "{\"spec\":{\"ports\":[{\"targetPort\":true}]}}",
+     ERR_DECODE,
+     "Service: spec.ports[0].targetPort: expected an integer or a "
+     "string"},
+    {KUBE_KIND_SERVICE, "{\"metadata\":{\"labels\":[]}}", ERR_DECODE,
+     "metadata.labels: expected an object"},
+    {KUBE_KIND_SERVICE, "{\"spec\":{\"type\":\"Magic\"}}", ERR_DECODE,
+     "spec.type: unknown service type"},
+    {KUBE_KIND_NODE, "{\"metadata\":{\"name\":\"n1\",\"labels\":{\"zone\":5}}}",
+     ERR_DECODE, "Node n1: metadata.labels.zone: expected a string"},
+    {KUBE_KIND_ENDPOINTSLICE,
+     "{\"metadata\":{\"name\":\"s\",\"namespace\":\"default\"},"
+     "\"endpoints\":[{\"conditions\":{\"ready\":\"yes\"}}]}",
+     ERR_DECODE,
+     "EndpointSlice default/s: endpoints[0].conditions.ready: "
+     "expected a boolean"},
+    {KUBE_KIND_ENDPOINTSLICE, "{\"addressType\":\"IPX\"}", ERR_DECODE,
+     "addressType: unknown address type"},
+    {KUBE_KIND_LEASE, "{\"spec\":\"x\"}", ERR_DECODE,
+     "Lease: spec: expected an object"},
+    {KUBE_KIND_POD, "[]", ERR_DECODE, "expected an object"},
+    {KUBE_KIND_POD, "{\"metadata\":{\"name\":\"x\"", ERR_DECODE,
+     "premature EOF"},
+    {KUBE_KIND_POD, "", ERR_DECODE, "empty document"},
+    {KUBE_KIND_POD, "{} {}", ERR_DECODE, "trailing garbage"},
+    {KUBE_KIND_POD, "{\"a\":tru}", ERR_DECODE, "(at byte"},
+};
 
 static void test_decode_errors(void)
 {
-	static const struct {
-		enum kube_kind kind;
-		const char *json;
-		enum err err;
-		const char *msg;
-	} cases[] = {
-		{ KUBE_KIND_POD,
-		  "{\"metadata\":{\"name\":\"web-1\",\"namespace\":\"default\"},"
-		  "\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":1},"
-		  "{\"containerPort\":\"80\"}]}]}}",
-		  ERR_DECODE,
-		  "Pod default/web-1: spec.containers[0].ports[1]."
-		  "containerPort: expected an integer" },
-		{ KUBE_KIND_POD,
-		  "{\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":"
-		  "80.5}]}]}}",
-		  ERR_DECODE,
-		  "Pod: spec.containers[0].ports[0].containerPort: expected an "
-		  "integer" },
-		{ KUBE_KIND_POD,
-		  "{\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":"
-		  "99999999999}]}]}}",
-		  ERR_DECODE, "out of range" },
-		{ KUBE_KIND_POD,
-		  "{\"spec\":{\"initContainers\":[{\"ports\":[{\"protocol\":"
-		  "\"ICMP\"}]}]}}",
-		  ERR_DECODE,
-		  "spec.initContainers[0].ports[0].protocol: unknown protocol" },
-		{ KUBE_KIND_POD,
-		  "{\"metadata\":{\"creationTimestamp\":\"yesterday\"}}",
-		  ERR_DECODE, "metadata.creationTimestamp: invalid timestamp" },
-		{ KUBE_KIND_SERVICE,
-		  "{\"spec\":{\"ports\":[{\"targetPort\":true}]}}", ERR_DECODE,
-		  "Service: spec.ports[0].targetPort: expected an integer or a "
-		  "string" },
-		{ KUBE_KIND_SERVICE, "{\"metadata\":{\"labels\":[]}}",
-		  ERR_DECODE, "metadata.labels: expected an object" },
-		{ KUBE_KIND_SERVICE, "{\"spec\":{\"type\":\"Magic\"}}",
-		  ERR_DECODE, "spec.type: unknown service type" },
-		{ KUBE_KIND_NODE,
-		  "{\"metadata\":{\"name\":\"n1\",\"labels\":{\"zone\":5}}}",
-		  ERR_DECODE, "Node n1: metadata.labels.zone: expected a string" },
-		{ KUBE_KIND_ENDPOINTSLICE,
-		  "{\"metadata\":{\"name\":\"s\",\"namespace\":\"default\"},"
-		  "\"endpoints\":[{\"conditions\":{\"ready\":\"yes\"}}]}",
-		  ERR_DECODE,
-		  "EndpointSlice default/s: endpoints[0].conditions.ready: "
-		  "expected a boolean" },
-		{ KUBE_KIND_ENDPOINTSLICE, "{\"addressType\":\"IPX\"}",
-		  ERR_DECODE, "addressType: unknown address type" },
-		{ KUBE_KIND_LEASE, "{\"spec\":\"x\"}", ERR_DECODE,
-		  "Lease: spec: expected an object" },
-		{ KUBE_KIND_POD, "[]", ERR_DECODE, "expected an object" },
-		{ KUBE_KIND_POD, "{\"metadata\":{\"name\":\"x\"", ERR_DECODE,
-		  "premature EOF" },
-		{ KUBE_KIND_POD, "", ERR_DECODE, "empty document" },
-		{ KUBE_KIND_POD, "{} {}", ERR_DECODE, "trailing garbage" },
-		{ KUBE_KIND_POD, "{\"a\":tru}", ERR_DECODE, "(at byte" },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(decode_errors); i++) {
 		struct kube_object *o = NULL;
 		struct errbuf eb = ERRBUF_INIT;
+		const char *in = decode_errors[i].json;
 
-		CHECK_ERR(kube_object_decode(cases[i].kind, cases[i].json,
-					     strlen(cases[i].json), &o, &eb),
-			  cases[i].err);
-		CHECK_CONTAINS(eb.msg, cases[i].msg);
+		CHECK_ERR(kube_object_decode(decode_errors[i].kind, in,
+					     strlen(in), &o, &eb),
+			  decode_errors[i].err);
+		CHECK_CONTAINS(eb.msg, decode_errors[i].msg);
 		CHECK_NULL(o);
 	}
 }
 
-/* ---- Streams -------------------------------------------------------------- */
+/* ---- Streams ------------------------------------------------------------- */
 
 static void test_watch_events(void)
 {
@@ -560,8 +564,8 @@ static void test_watch_deleted_record(void)
 	sink_init(&k);
 	s = new_stream(KUBE_KIND_POD, KUBE_STREAM_WATCH, &k, no_limits);
 	CHECK_NOT_NULL(last_line);
-	CHECK_OK(run_stream(s, last_line, strcspn(last_line, "\n"), 0, 0,
-			    NULL));
+	CHECK_OK(
+	    run_stream(s, last_line, strcspn(last_line, "\n"), 0, 0, NULL));
 	CHECK_INT_EQ(k.n, 1);
 	CHECK_NOT_NULL(k.last);
 	CHECK(kube_object_deleting(k.last));
@@ -603,9 +607,9 @@ static void test_watch_split_everywhere(void)
 static void test_watch_many_in_one_chunk(void)
 {
 	static const char ev[] =
-		"{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":"
-		"\"p%d\",\"namespace\":\"ns\",\"resourceVersion\":\"%d\"},"
-		"\"status\":{\"podIP\":\"10.0.0.1\"}}}";
+	    "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":"
+	    "\"p%d\",\"namespace\":\"ns\",\"resourceVersion\":\"%d\"},"
+	    "\"status\":{\"podIP\":\"10.0.0.1\"}}}";
 	struct buf in;
 	struct sink k;
 	struct kube_stream *s;
@@ -627,8 +631,8 @@ static void test_watch_many_in_one_chunk(void)
 
 static void test_watch_error_410(void)
 {
-	static const char *const files[] = { "watch/expired.json",
-					     "watch/expired-object-first.json" };
+	static const char *const files[] = {"watch/expired.json",
+					    "watch/expired-object-first.json"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		size_t len;
@@ -654,10 +658,10 @@ static void test_watch_error_410(void)
 static void test_watch_bookmark_initial_events_end(void)
 {
 	static const char in[] =
-		"{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Service\","
-		"\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"777\","
-		"\"creationTimestamp\":null,\"annotations\":{"
-		"\"k8s.io/initial-events-end\":\"true\"}},\"spec\":{}}}\n";
+	    "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Service\","
+	    "\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"777\","
+	    "\"creationTimestamp\":null,\"annotations\":{"
+	    "\"k8s.io/initial-events-end\":\"true\"}},\"spec\":{}}}\n";
 	struct sink k;
 	struct kube_stream *s;
 
@@ -701,75 +705,104 @@ static void test_list_items_one_by_one(void)
 	free(data);
 }
 
+static const struct {
+	enum kube_stream_mode mode;
+	const char *in;
+	struct kube_limits lim;
+	enum err err;
+	const char *msg;
+} stream_errors[] = {
+    {KUBE_STREAM_WATCH,
+     "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\"",
+     {0, 0, 0},
+     ERR_DECODE,
+     "premature EOF"},
+    {KUBE_STREAM_WATCH,
+     "{\"type\":\"UPSERT\",\"object\":{}}",
+     {0, 0, 0},
+     ERR_DECODE,
+     "watch event: type: unknown event type \"UPSERT\" (at byte 16)"},
+    {KUBE_STREAM_WATCH,
+     "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"p\","
+     "\"namespace\":\"d\"},\"spec\":{\"nodeName\":5}}}",
+     {0, 0, 0},
+     ERR_DECODE,
+     "Pod d/p: spec.nodeName: expected a string (at byte"},
+    {KUBE_STREAM_WATCH,
+     "{\"object\":{\"spec\":{\"nodeName\":5}},\"type\":\"ADDED\"}",
+     {0, 0, 0},
+     ERR_DECODE,
+     "Pod: spec.nodeName: expected a string"},
+    {KUBE_STREAM_WATCH,
+     "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Pod\"}}",
+     {0, 0, 0},
+     ERR_DECODE,
+     "not a Status"},
+    {KUBE_STREAM_WATCH,
+     "{\"type\":\"ADDED\"}",
+     {0, 0, 0},
+     ERR_DECODE,
+     "watch event: missing \"object\""},
+    {KUBE_STREAM_WATCH,
+     "{\"object\":{}}",
+     {0, 0, 0},
+     ERR_DECODE,
+     "watch event: missing \"type\""},
+    {KUBE_STREAM_WATCH, "5", {0, 0, 0}, ERR_DECODE, "expected an object"},
+    {KUBE_STREAM_WATCH,
+     "{\"type\":ADDED}",
+     {0, 0, 0},
+     ERR_DECODE,
+     "lexical error"},
+    {KUBE_STREAM_WATCH,
+     "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":"
+     "\"a-name-longer-than-sixteen\"}}}",
+     {16, 0, 0},
+     ERR_TOO_LARGE,
+     "Pod: metadata.name: string of 26 bytes exceeds the limit of 16"},
+    {KUBE_STREAM_WATCH,
+     "{\"type\":\"ADDED\",\"object\":{\"x\":[[[[[[[[[[]]]]]]]]]]}}",
+     {0, 8, 0},
+     ERR_TOO_LARGE,
+     "nesting deeper than 8"},
+    {KUBE_STREAM_WATCH,
+     "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"p\"},"
+     "\"spec\":{\"x\":\"0123456789012345678901234567890123456789\"}}}",
+     {0, 0, 50},
+     ERR_TOO_LARGE,
+     "object larger than 50 bytes"},
+    {KUBE_STREAM_LIST,
+     "{\"items\":[{\"spec\":[]}]}",
+     {0, 0, 0},
+     ERR_DECODE,
+     "Pod: spec: expected an object"},
+    {KUBE_STREAM_LIST,
+     "{\"items\":{}}",
+     {0, 0, 0},
+     ERR_DECODE,
+     "list: items: expected an array"},
+    {KUBE_STREAM_LIST, "", {0, 0, 0}, ERR_DECODE, "empty document"},
+};
+
 static void test_stream_malformed(void)
 {
-	static const struct {
-		enum kube_stream_mode mode;
-		const char *in;
-		struct kube_limits lim;
-		enum err err;
-		const char *msg;
-	} cases[] = {
-		{ KUBE_STREAM_WATCH,
-		  "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\"",
-		  { 0, 0, 0 }, ERR_DECODE, "premature EOF" },
-		{ KUBE_STREAM_WATCH, "{\"type\":\"UPSERT\",\"object\":{}}",
-		  { 0, 0, 0 }, ERR_DECODE,
-		  "watch event: type: unknown event type \"UPSERT\" (at byte 16)" },
-		{ KUBE_STREAM_WATCH,
-		  "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"p\","
-		  "\"namespace\":\"d\"},\"spec\":{\"nodeName\":5}}}",
-		  { 0, 0, 0 }, ERR_DECODE,
-		  "Pod d/p: spec.nodeName: expected a string (at byte" },
-		{ KUBE_STREAM_WATCH,
-		  "{\"object\":{\"spec\":{\"nodeName\":5}},\"type\":\"ADDED\"}",
-		  { 0, 0, 0 }, ERR_DECODE, "Pod: spec.nodeName: expected a string" },
-		{ KUBE_STREAM_WATCH,
-		  "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Pod\"}}",
-		  { 0, 0, 0 }, ERR_DECODE, "not a Status" },
-		{ KUBE_STREAM_WATCH, "{\"type\":\"ADDED\"}", { 0, 0, 0 },
-		  ERR_DECODE, "watch event: missing \"object\"" },
-		{ KUBE_STREAM_WATCH, "{\"object\":{}}", { 0, 0, 0 }, ERR_DECODE,
-		  "watch event: missing \"type\"" },
-		{ KUBE_STREAM_WATCH, "5", { 0, 0, 0 }, ERR_DECODE,
-		  "expected an object" },
-		{ KUBE_STREAM_WATCH, "{\"type\":ADDED}", { 0, 0, 0 }, ERR_DECODE,
-		  "lexical error" },
-		{ KUBE_STREAM_WATCH,
-		  "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":"
-		  "\"a-name-longer-than-sixteen\"}}}",
-		  { 16, 0, 0 }, ERR_TOO_LARGE,
-		  "Pod: metadata.name: string of 26 bytes exceeds the limit of 16" },
-		{ KUBE_STREAM_WATCH,
-		  "{\"type\":\"ADDED\",\"object\":{\"x\":[[[[[[[[[[]]]]]]]]]]}}",
-		  { 0, 8, 0 }, ERR_TOO_LARGE, "nesting deeper than 8" },
-		{ KUBE_STREAM_WATCH,
-		  "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"p\"},"
-		  "\"spec\":{\"x\":\"0123456789012345678901234567890123456789\"}}}",
-		  { 0, 0, 50 }, ERR_TOO_LARGE, "object larger than 50 bytes" },
-		{ KUBE_STREAM_LIST, "{\"items\":[{\"spec\":[]}]}", { 0, 0, 0 },
-		  ERR_DECODE, "Pod: spec: expected an object" },
-		{ KUBE_STREAM_LIST, "{\"items\":{}}", { 0, 0, 0 }, ERR_DECODE,
-		  "list: items: expected an array" },
-		{ KUBE_STREAM_LIST, "", { 0, 0, 0 }, ERR_DECODE,
-		  "empty document" },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(stream_errors); i++) {
 		struct sink k;
 		struct kube_stream *s;
 		struct errbuf eb = ERRBUF_INIT, eb2 = ERRBUF_INIT;
-		size_t len = strlen(cases[i].in);
+		size_t len = strlen(stream_errors[i].in);
 
 		sink_init(&k);
-		s = new_stream(KUBE_KIND_POD, cases[i].mode, &k, cases[i].lim);
-		CHECK_ERR(run_stream(s, cases[i].in, len, len, 0, &eb),
-			  cases[i].err);
-		CHECK_CONTAINS(eb.msg, cases[i].msg);
+		s = new_stream(KUBE_KIND_POD, stream_errors[i].mode, &k,
+			       stream_errors[i].lim);
+		CHECK_ERR(run_stream(s, stream_errors[i].in, len, len, 0, &eb),
+			  stream_errors[i].err);
+		CHECK_CONTAINS(eb.msg, stream_errors[i].msg);
 		CHECK_CONTAINS(eb.msg, "(at byte ");
 		CHECK_INT_EQ(k.n, 0);
 		/* The stream is dead: the same error again. */
-		CHECK_ERR(kube_stream_feed(s, "{}", 2, &eb2), cases[i].err);
+		CHECK_ERR(kube_stream_feed(s, "{}", 2, &eb2),
+			  stream_errors[i].err);
 		CHECK_STR_EQ(eb2.msg, eb.msg);
 		kube_stream_free(s);
 		sink_release(&k);
@@ -779,8 +812,8 @@ static void test_stream_malformed(void)
 static void test_stream_callback_stops(void)
 {
 	static const char in[] =
-		"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\"}}}"
-		"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"b\"}}}";
+	    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\"}}}"
+	    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"b\"}}}";
 	struct sink k;
 	struct kube_stream *s;
 	struct errbuf eb = ERRBUF_INIT;
@@ -813,7 +846,7 @@ static void test_stream_empty_watch(void)
 	sink_release(&k);
 }
 
-/* ---- Encoding ------------------------------------------------------------- */
+/* ---- Encoding ------------------------------------------------------------ */
 
 /* A desired slice as the controller builds it. */
 static struct kube_object *build_slice(void)
@@ -834,9 +867,12 @@ static struct kube_object *build_slice(void)
 	o->meta.owners = kube_alloc(o, sizeof(*o->meta.owners));
 	o->meta.n_owners = 1;
 	o->meta.owners[0] = (struct kube_owner_ref){
-		.api_version = "v1", .kind = "Service", .name = "web",
-		.uid = "b7e6", .controller = KUBE_TRUE,
-		.block_owner_deletion = KUBE_TRUE,
+	    .api_version = "v1",
+	    .kind = "Service",
+	    .name = "web",
+	    .uid = "b7e6",
+	    .controller = KUBE_TRUE,
+	    .block_owner_deletion = KUBE_TRUE,
 	};
 	s->n_endpoints = 2;
 	s->endpoints = e = kube_alloc(o, 2 * sizeof(*e));
@@ -844,18 +880,21 @@ static struct kube_object *build_slice(void)
 	addr[0] = kube_set_str(o, "10.244.2.9");
 	addr[1] = kube_set_str(o, "10.244.3.4");
 	e[0] = (struct kube_endpoint){
-		.n_addresses = 1, .addresses = &addr[0], .ready = KUBE_FALSE,
-		.serving = KUBE_TRUE, .terminating = KUBE_TRUE,
-		.node_name = kube_intern(o, "worker-2"),
-		.zone = kube_intern(o, "eu-west-1b"),
-		.target = { "Pod", "default", "web-2", "7a2d" },
+	    .n_addresses = 1,
+	    .addresses = &addr[0],
+	    .ready = KUBE_FALSE,
+	    .serving = KUBE_TRUE,
+	    .terminating = KUBE_TRUE,
+	    .node_name = kube_intern(o, "worker-2"),
+	    .zone = kube_intern(o, "eu-west-1b"),
+	    .target = {"Pod", "default", "web-2", "7a2d"},
 	};
-	e[1] = (struct kube_endpoint){ .n_addresses = 1, .addresses = &addr[1],
-				       .hostname = "web-3" };
+	e[1] = (struct kube_endpoint){
+	    .n_addresses = 1, .addresses = &addr[1], .hostname = "web-3"};
 	s->n_ports = 1;
 	s->ports = kube_alloc(o, sizeof(*s->ports));
-	s->ports[0] = (struct kube_slice_port){ .name = "http", .has_port = true,
-						.port = 8080 };
+	s->ports[0] = (struct kube_slice_port){
+	    .name = "http", .has_port = true, .port = 8080};
 	return o;
 }
 
@@ -891,12 +930,14 @@ static void test_slice_encode_roundtrip(void)
 	CHECK_STR_EQ(s->endpoints[0].target.uid, "7a2d");
 	CHECK_STR_EQ(s->endpoints[0].zone, "eu-west-1b");
 	/* Interned strings are shared between records. */
-	CHECK(s->endpoints[0].node_name == kube_endpointslice(o)->endpoints[0].node_name);
+	CHECK(s->endpoints[0].node_name ==
+	      kube_endpointslice(o)->endpoints[0].node_name);
 	CHECK_STR_EQ(s->endpoints[1].hostname, "web-3");
 	CHECK_STR_EQ(back->meta.generate_name, "web-");
 	CHECK_INT_EQ(back->meta.owners[0].block_owner_deletion, KUBE_TRUE);
-	CHECK_STR_EQ(kube_labels_get(&back->meta.labels,
-				     "kubernetes.io/service-name"), "web");
+	CHECK_STR_EQ(
+	    kube_labels_get(&back->meta.labels, "kubernetes.io/service-name"),
+	    "web");
 	kube_object_unref(back);
 	kube_object_unref(o);
 	buf_release(&out);
@@ -930,8 +971,8 @@ static void test_slice_encode_decoded(void)
 
 static void test_lease_encode(void)
 {
-	struct kube_object *o = decode_file(KUBE_KIND_LEASE,
-					    "lease/kube-controller-manager.json");
+	struct kube_object *o =
+	    decode_file(KUBE_KIND_LEASE, "lease/kube-controller-manager.json");
 	struct kube_object *back = NULL;
 	struct buf out;
 
@@ -940,7 +981,8 @@ static void test_lease_encode(void)
 	CHECK_CONTAINS(out.data, "\"apiVersion\":\"coordination.k8s.io/v1\","
 				 "\"kind\":\"Lease\"");
 	CHECK_CONTAINS(out.data, "\"resourceVersion\":\"49002\"");
-	CHECK_CONTAINS(out.data, "\"renewTime\":\"2026-03-02T10:20:01.654000Z\"");
+	CHECK_CONTAINS(out.data,
+		       "\"renewTime\":\"2026-03-02T10:20:01.654000Z\"");
 	CHECK_OK(kube_object_decode(KUBE_KIND_LEASE, out.data, out.len, &back,
 				    NULL));
 	CHECK_STR_EQ(kube_lease(back)->holder_identity,
@@ -957,14 +999,19 @@ static void test_event_encode(void)
 {
 	char note[1100];
 	struct kube_event_record r = {
-		.ns = "default", .name = "web.18a2b3c4d5e6f7a8",
-		.regarding_kind = KUBE_KIND_SERVICE, .regarding_ns = "default",
-		.regarding_name = "web", .regarding_uid = "b7e6",
-		.type = "Warning", .reason = "FailedToUpdateEndpointSlices",
-		.action = "Update", .note = note,
-		.reporting_controller = "svc-controllers/endpointslice",
-		.reporting_instance = "svc-controllers-0",
-		.event_ms = ts("2026-11-22T18:00:00.042Z"),
+	    .ns = "default",
+	    .name = "web.18a2b3c4d5e6f7a8",
+	    .regarding_kind = KUBE_KIND_SERVICE,
+	    .regarding_ns = "default",
+	    .regarding_name = "web",
+	    .regarding_uid = "b7e6",
+	    .type = "Warning",
+	    .reason = "FailedToUpdateEndpointSlices",
+	    .action = "Update",
+	    .note = note,
+	    .reporting_controller = "svc-controllers/endpointslice",
+	    .reporting_instance = "svc-controllers-0",
+	    .event_ms = ts("2026-11-22T18:00:00.042Z"),
 	};
 	struct buf out;
 	const char *p;
@@ -978,9 +1025,10 @@ static void test_event_encode(void)
 				 "\"web.18a2b3c4d5e6f7a8\",\"namespace\":"
 				 "\"default\"},\"eventTime\":"
 				 "\"2026-11-22T18:00:00.042000Z\"");
-	CHECK_CONTAINS(out.data, "\"regarding\":{\"apiVersion\":\"v1\","
-				 "\"kind\":\"Service\",\"namespace\":"
-				 "\"default\",\"name\":\"web\",\"uid\":\"b7e6\"}");
+	CHECK_CONTAINS(out.data,
+		       "\"regarding\":{\"apiVersion\":\"v1\","
+		       "\"kind\":\"Service\",\"namespace\":"
+		       "\"default\",\"name\":\"web\",\"uid\":\"b7e6\"}");
 	p = strstr(out.data, "\"note\":\"");
 	CHECK_NOT_NULL(p);
 	p += 8;
@@ -994,16 +1042,16 @@ static void test_json_quote(void)
 		const char *in;
 		const char *out;
 	} cases[] = {
-		{ "", "\"\"" },
-		{ "plain", "\"plain\"" },
-		{ "a\"b\\c", "\"a\\\"b\\\\c\"" },
-		{ "\n\t\r\x01\x1f", "\"\\n\\t\\r\\u0001\\u001f\"" },
-		{ "h\xc3\xa9llo \xe4\xb8\xad \xf0\x9f\x98\x80",
-		  "\"h\xc3\xa9llo \xe4\xb8\xad \xf0\x9f\x98\x80\"" },
-		{ "bad\xff", "\"bad\\ufffd\"" },
-		{ "\xc0\x80", "\"\\ufffd\\ufffd\"" },	  /* overlong */
-		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" }, /* surrogate */
-		{ "cut\xe4\xb8", "\"cut\\ufffd\\ufffd\"" }, /* truncated */
+	    {"", "\"\""},
+	    {"plain", "\"plain\""},
+	    {"a\"b\\c", "\"a\\\"b\\\\c\""},
+	    {"\n\t\r\x01\x1f", "\"\\n\\t\\r\\u0001\\u001f\""},
+	    {"h\xc3\xa9llo \xe4\xb8\xad \xf0\x9f\x98\x80",
+	     "\"h\xc3\xa9llo \xe4\xb8\xad \xf0\x9f\x98\x80\""},
+	    {"bad\xff", "\"bad\\ufffd\""},
+	    {"\xc0\x80", "\"\\ufffd\\ufffd\""},		   /* overlong */
+	    {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""}, /* surrogate */
+	    {"cut\xe4\xb8", "\"cut\\ufffd\\ufffd\""},	   /* truncated */
 	};
 	struct buf b;
 
@@ -1016,7 +1064,7 @@ static void test_json_quote(void)
 	buf_release(&b);
 }
 
-/* ---- Records -------------------------------------------------------------- */
+/* ---- Records ------------------------------------------------------------- */
 
 static void test_refcount_and_interning(void)
 {
@@ -1083,36 +1131,36 @@ static void test_names(void)
 int main(int argc, char **argv)
 {
 	static const struct unit_case cases[] = {
-		UNIT_CASE(test_pod_decode),
-		UNIT_CASE(test_pod_ports_and_sidecars),
-		UNIT_CASE(test_pod_podip_fallback),
-		UNIT_CASE(test_pod_typical_size),
-		UNIT_CASE(test_service_decode),
-		UNIT_CASE(test_service_lb_and_headless),
-		UNIT_CASE(test_node_decode),
-		UNIT_CASE(test_slice_decode),
-		UNIT_CASE(test_lease_decode),
-		UNIT_CASE(test_status_decode),
-		UNIT_CASE(test_quantity),
-		UNIT_CASE(test_decode_errors),
-		UNIT_CASE(test_watch_events),
-		UNIT_CASE(test_watch_deleted_record),
-		UNIT_CASE(test_watch_split_everywhere),
-		UNIT_CASE(test_watch_many_in_one_chunk),
-		UNIT_CASE(test_watch_error_410),
-		UNIT_CASE(test_watch_bookmark_initial_events_end),
-		UNIT_CASE(test_list_items_one_by_one),
-		UNIT_CASE(test_stream_malformed),
-		UNIT_CASE(test_stream_callback_stops),
-		UNIT_CASE(test_stream_empty_watch),
-		UNIT_CASE(test_slice_encode_roundtrip),
-		UNIT_CASE(test_slice_encode_decoded),
-		UNIT_CASE(test_lease_encode),
-		UNIT_CASE(test_event_encode),
-		UNIT_CASE(test_json_quote),
-		UNIT_CASE(test_refcount_and_interning),
-		UNIT_CASE(test_builder_bytes),
-		UNIT_CASE(test_names),
+	    UNIT_CASE(test_pod_decode),
+	    UNIT_CASE(test_pod_ports_and_sidecars),
+	    UNIT_CASE(test_pod_podip_fallback),
+	    UNIT_CASE(test_pod_typical_size),
+	    UNIT_CASE(test_service_decode),
+	    UNIT_CASE(test_service_lb_and_headless),
+	    UNIT_CASE(test_node_decode),
+	    UNIT_CASE(test_slice_decode),
+	    UNIT_CASE(test_lease_decode),
+	    UNIT_CASE(test_status_decode),
+	    UNIT_CASE(test_quantity),
+	    UNIT_CASE(test_decode_errors),
+	    UNIT_CASE(test_watch_events),
+	    UNIT_CASE(test_watch_deleted_record),
+	    UNIT_CASE(test_watch_split_everywhere),
+	    UNIT_CASE(test_watch_many_in_one_chunk),
+	    UNIT_CASE(test_watch_error_410),
+	    UNIT_CASE(test_watch_bookmark_initial_events_end),
+	    UNIT_CASE(test_list_items_one_by_one),
+	    UNIT_CASE(test_stream_malformed),
+	    UNIT_CASE(test_stream_callback_stops),
+	    UNIT_CASE(test_stream_empty_watch),
+	    UNIT_CASE(test_slice_encode_roundtrip),
+	    UNIT_CASE(test_slice_encode_decoded),
+	    UNIT_CASE(test_lease_encode),
+	    UNIT_CASE(test_event_encode),
+	    UNIT_CASE(test_json_quote),
+	    UNIT_CASE(test_refcount_and_interning),
+	    UNIT_CASE(test_builder_bytes),
+	    UNIT_CASE(test_names),
 	};
 
 	return unit_main(argc, argv, "kube", cases, ARRAY_SIZE(cases));

@@ -26,7 +26,10 @@ static void run_stream(enum kube_kind kind, enum kube_stream_mode mode,
 		       const struct kube_limits *lim)
 {
 	struct kube_stream_options o = {
-		.kind = kind, .mode = mode, .on_event = drop, .limits = *lim,
+	    .kind = kind,
+	    .mode = mode,
+	    .on_event = drop,
+	    .limits = *lim,
 	};
 	struct kube_stream *s = kube_stream_new(&o);
 	struct errbuf eb = ERRBUF_INIT;
@@ -63,13 +66,14 @@ static void run_single(enum kube_kind kind, const char *p, size_t n)
 		reencode(o);
 		kube_object_unref(o);
 	}
-	if (kind == KUBE_KIND_POD && kube_status_decode(p, n, &st, NULL) == ERR_OK)
+	if (kind == KUBE_KIND_POD &&
+	    kube_status_decode(p, n, &st, NULL) == ERR_OK)
 		(void)st.code;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct kube_limits small = { 64, 8, 512 };
+	static const struct kube_limits small = {64, 8, 512};
 	static const struct kube_limits defaults = KUBE_LIMITS_DEFAULT;
 	const struct kube_limits *lim;
 	const char *p;
@@ -82,8 +86,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	split = n ? (size_t)data[0] * n / 255 : 0;
 	lim = data[0] & 1 ? &small : &defaults;
 	for (int k = 0; k < KUBE_KIND__COUNT; k++) {
-		run_stream((enum kube_kind)k, KUBE_STREAM_WATCH, p, n, split, lim);
-		run_stream((enum kube_kind)k, KUBE_STREAM_LIST, p, n, split, lim);
+		run_stream((enum kube_kind)k, KUBE_STREAM_WATCH, p, n, split,
+			   lim);
+		run_stream((enum kube_kind)k, KUBE_STREAM_LIST, p, n, split,
+			   lim);
 		run_single((enum kube_kind)k, p, n);
 	}
 	return 0;
