@@ -342,20 +342,22 @@ static enum err list_all(struct informer *inf, struct errbuf *eb)
 	int restarts = 0;
 	enum err e;
 
-	do {
+	for (;;) {
 		char *next = NULL;
 
 		e = list_page(inf, &sc, cont, &next, eb);
 		free(cont);
 		cont = next;
 		if (e == ERR_GONE && restarts++ < LIST_RESTARTS) {
+			/* Not a do-while: continue must restart at page one. */
 			objvec_clear(&sc.temp);
 			free(cont);
 			cont = NULL;
-			e = ERR_OK;
 			continue;
 		}
-	} while (e == ERR_OK && cont && *cont);
+		if (e != ERR_OK || !cont || !*cont)
+			break;
+	}
 	free(cont);
 	if (e != ERR_OK) {
 		objvec_clear(&sc.temp);
