@@ -572,6 +572,36 @@ static void list_pages_follow_continue(void)
 	teardown();
 }
 
+/* An expired continue token (410 on a later page) restarts the LIST from
+ * the first page; the half-read list is never applied. */
+static void list_expired_continue_restarts(void)
+{
+	static const char *const p1[] = { "web-a:311", "web-b:312" };
+	static const char *const full[] = { "web-a:311", "web-c:313" };
+	struct informer_options o = fast_options();
+
+	o.page_size = 2;
+	setup_with(&o);
+	push_list("310", "dG9rLTE=", p1, 2);
+	push_status(410, "Expired",
+		    "The provided continue parameter is too old to display a consistent list result.");
+	push_list("320", NULL, full, 2);
+	push_idle_watch();
+	start();
+	CHECK(informer_wait_synced(fx.inf, HANG_GUARD_MS));
+	CHECK(fake_http_wait_waiting(fx.srv, 1, HANG_GUARD_MS));
+	CHECK_INT_EQ(fake_http_count(fx.srv), 4);
+	CHECK_PARAM(1, "continue", "dG9rLTE=");
+	CHECK(!is_watch(2));
+	CHECK_PARAM(2, "continue", NULL);
+	CHECK_PARAM(3, "resourceVersion", "320");
+	CHECK_INT_EQ(store_count(informer_store(fx.inf)), 2);
+	CHECK_NULL(store_get(informer_store(fx.inf), "default", "web-b"));
+	CHECK_INT_EQ(seen_kind_count(SEEN_ADD), 2);
+	CHECK_INT_EQ(seen_kind_count(SEEN_DELETE), 0);
+	teardown();
+}
+
 /* ---- (d) ERROR 410 mid-watch → relist with tombstones ---------------- */
 
 static void watch_error_410_relists(void)
@@ -755,6 +785,37 @@ static void watch_500_backs_off_and_rewatches(void)
 	teardown();
 }
 
+/* A stream cut mid-event (no final chunk) is a failure: back off and
+ * re-watch from the last applied RV, never from the half event. */
+static void watch_cut_midevent_rewatches(void)
+{
+	static const char *const l1[] = { "web-a:851" };
+	struct fake_http_response *r;
+	const char *cut;
+	struct informer_stats st;
+
+	setup();
+	push_list("850", NULL, l1, 1);
+	r = stream_new();
+	stream_event(r, "MODIFIED", "web-a", "852", "web");
+	cut = "{\"type\":\"MODIFIED\",\"object\":{\"kind\"";
+	fake_http_response_chunk(r, cut, strlen(cut));
+	fake_http_response_cut(r);
+	fake_http_push(fx.srv, r);
+	push_idle_watch();
+	start();
+	CHECK(fake_http_wait_waiting(fx.srv, 1, HANG_GUARD_MS));
+	CHECK_INT_EQ(fake_http_count(fx.srv), 3);
+	CHECK(is_watch(2));
+	CHECK_PARAM(2, "resourceVersion", "852");
+	st = stats();
+	CHECK_INT_EQ(st.lists, 1);
+	CHECK_INT_EQ(st.relists, 0);
+	CHECK_INT_EQ(st.errors, 1);
+	CHECK_INT_EQ(st.events, 1);
+	teardown();
+}
+
 /* ---- (i) informer_stop while a watch is held open -------------------- */
 
 struct stopper {
@@ -816,11 +877,13 @@ static const struct unit_case cases[] = {
 	UNIT_CASE(watch_list_without_end_bookmark_falls_back),
 	UNIT_CASE(watch_list_rejected_falls_back),
 	UNIT_CASE(list_pages_follow_continue),
+	UNIT_CASE(list_expired_continue_restarts),
 	UNIT_CASE(watch_error_410_relists),
 	UNIT_CASE(watch_http_410_relists),
 	UNIT_CASE(bookmark_advances_rv),
 	UNIT_CASE(modified_and_deleted_dispatch),
 	UNIT_CASE(watch_500_backs_off_and_rewatches),
+	UNIT_CASE(watch_cut_midevent_rewatches),
 	UNIT_CASE(stop_while_watch_held),
 };
 
