@@ -533,7 +533,7 @@ static void patch_sends_one_content_type(void)
 	CHECK_OK(buf_adds(&body, patch));
 	push_pod(200);
 	CHECK_OK(apiclient_patch(fx.api, KUBE_KIND_POD, "default", "web-1",
-				 APICLIENT_PATCH_MERGE, &body, NULL, &res,
+				 APICLIENT_PATCH_MERGE, &body, &res,
 				 &eb));
 	q = fake_http_request(fx.srv, 0);
 	CHECK_NOT_NULL(q);
@@ -916,6 +916,9 @@ static void stream_chunks_split_anywhere(void)
 				      .path = "/api/v1/pods",
 				      .query = "watch=1",
 				      .watch = true,
+				      /* Fails rather than hangs if on_data only
+				       * runs at the end of the body. */
+				      .timeout_ms = HANG_GUARD_MS,
 				      .on_data = sink_data,
 				      .ctx = &sink,
 			      },
