@@ -39,7 +39,7 @@ size_t kube__intern_count(void);
 struct kube__vec {
 	char *p;     /* owned; reused across objects */
 	size_t n;    /* elements in use */
-	size_t cap;  /* elements allocated */
+	size_t cap;  /* bytes allocated */
 	size_t size; /* element size */
 };
 

@@ -290,7 +290,10 @@ const char *kube__internn(struct kube_object *o, const char *s, size_t n)
 	struct rec *r = rec_of(o);
 	struct ientry *e = intern_get(s, n);
 
-	for (uint32_t i = 0; i < r->n_interned; i++) {
+	/* Only recent entries are checked, which keeps this linear; a
+	 * duplicate entry is harmless, since it holds its own reference. */
+	for (uint32_t i = r->n_interned > 16 ? r->n_interned - 16 : 0;
+	     i < r->n_interned; i++) {
 		if (r->interned[i] == e->s) {
 			intern_put(e->s); /* the record already holds one */
 			return e->s;
@@ -334,11 +337,12 @@ void *kube__vec_push(struct kube__vec *v, size_t size)
 {
 	void *p;
 
-	BUG_ON(v->size && v->size != size);
-	v->size = size;
-	if (v->n == v->cap) {
-		v->cap = v->cap ? v->cap * 2 : 8;
-		v->p = xrealloc(v->p, v->cap * size);
+	if (v->n == 0)
+		v->size = size;
+	BUG_ON(v->size != size);
+	if ((v->n + 1) * size > v->cap) {
+		v->cap = MAX(v->cap * 2, 8 * size);
+		v->p = xrealloc(v->p, v->cap);
 	}
 	p = v->p + v->n++ * size;
 	memset(p, 0, size);
