@@ -297,8 +297,13 @@ static enum err stream_get(struct informer *inf, struct stream_ctx *sc,
 		e = kube_stream_finish(sc->stream, &sc->eb);
 	if (sc->eb.msg[0] && e != ERR_OK && e != ERR_GONE)
 		errbuf_set(eb, e, "%s", sc->eb.msg);
-	if (e == ERR_TIMEOUT && watch)
-		e = ERR_OK; /* our backstop fired: an ordinary watch end */
+	/* 504 is the server's ResourceVersionTooLarge (its cache is behind
+	 * our RV): relist, which reads consistently (apiclient.md §1.4).
+	 * Any other timeout on a watch is our own backstop: an ordinary end. */
+	if (res.http_code == 504)
+		e = ERR_GONE;
+	else if (e == ERR_TIMEOUT && watch)
+		e = ERR_OK;
 	return e;
 }
 
