@@ -370,7 +370,8 @@ static void throttle(struct apiclient *c, const struct apiclient_request *req)
 	if (wait_ns <= 0)
 		return;
 	atomic_fetch_add(&c->throttled_ns, (uint_fast64_t)wait_ns);
-	clock_sleep_ms((wait_ns + 999999) / 1000000);
+	/* A cancelled request returns from the attempt at once anyway. */
+	(void)wait_cancellable(req, (wait_ns + 999999) / 1000000);
 }
 
 enum err apiclient_do(struct apiclient *c, const struct apiclient_request *req,
