@@ -95,7 +95,7 @@ enum err kube__quantity_milli(const char *s, size_t n, int64_t *out)
 		const struct suffix *x = &suffixes[i];
 
 		if (strlen(x->s) != n - used ||
-		    memcmp(x->s, s + used, n - used))
+		    memcmp(x->s, s + used, n - used) != 0)
 			continue;
 		for (unsigned f = 0; f < frac; f++)
 			den *= 10;
@@ -156,7 +156,7 @@ static enum err node_entry(struct kube__dec *d, const struct kube__node *n,
 			   const struct kube__val *v)
 {
 	(void)n;
-	if (strcmp(d->key.data, "cpu"))
+	if (strcmp(d->key.data, "cpu") != 0)
 		return ERR_OK;
 	if (kube__quantity_milli(v->s, v->len, &node_of(d)->cpu_milli))
 		return kube__dec_fail(d, ERR_DECODE,

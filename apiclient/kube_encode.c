@@ -107,7 +107,9 @@ static void quote_n(struct buf *out, const char *s, size_t n)
 			esc[1] = (char)p[i];
 			add(out, esc, 2);
 		} else if (p[i] == '\n' || p[i] == '\t' || p[i] == '\r') {
-			esc[1] = p[i] == '\n' ? 'n' : p[i] == '\t' ? 't' : 'r';
+			esc[1] = (char)(p[i] == '\n'   ? 'n'
+					: p[i] == '\t' ? 't'
+							: 'r');
 			add(out, esc, 2);
 		} else {
 			esc[4] = hex[p[i] >> 4];

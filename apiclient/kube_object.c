@@ -46,7 +46,7 @@ static uint32_t hash_bytes(const char *s, size_t n)
 static void intern_grow(void)
 {
 	size_t nb = intern_nbuckets ? intern_nbuckets * 2 : 256;
-	struct ientry **b = xcalloc(nb, sizeof(*b));
+	struct ientry **b = xcalloc(nb, sizeof(struct ientry *));
 
 	for (size_t i = 0; i < intern_nbuckets; i++) {
 		struct ientry *e = intern_buckets[i], *next;
@@ -295,8 +295,10 @@ const char *kube__internn(struct kube_object *o, const char *s, size_t n)
 	for (uint32_t i = r->n_interned > 16 ? r->n_interned - 16 : 0;
 	     i < r->n_interned; i++) {
 		if (r->interned[i] == e->s) {
-			intern_put(e->s); /* the record already holds one */
-			return e->s;
+			/* The record already holds a reference, so dropping
+			 * the one just taken cannot free the string. */
+			intern_put(e->s);
+			return e->s; /* NOLINT(clang-analyzer-unix.Malloc): still referenced, see above */
 		}
 	}
 	if (r->n_interned == r->cap_interned) {
