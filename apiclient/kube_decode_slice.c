@@ -187,6 +187,11 @@ static enum err target_scalar(struct kube__dec *d, unsigned id,
 
 static enum err address_type(struct kube__dec *d, const struct kube__val *v)
 {
+	/* A watch BOOKMARK's object is an empty EndpointSlice, which the
+	 * apiserver writes with "addressType":"" (its Go zero value); real
+	 * slices never have it (validation requires one of the three). */
+	if (v->t == KV_STR && v->len == 0)
+		return ERR_OK;
 	for (int t = KUBE_ADDR_IPV4; t <= KUBE_ADDR_FQDN; t++) {
 		if (kube__val_is(
 			v, kube_address_type_name((enum kube_address_type)t))) {
