@@ -235,12 +235,20 @@ static void jw_meta(struct jw *w, const struct kube_meta *m, bool owners)
 	jw_open(w, "metadata", "{");
 	if (set(m->name))
 		jw_str(w, "name", m->name);
-	else
+	if (set(m->generate_name))
 		jw_str(w, "generateName", m->generate_name);
 	if (set(m->ns))
 		jw_str(w, "namespace", m->ns);
+	/* uid acts as a precondition on PUT; the server ignores generation
+	 * and creationTimestamp there. They make listings complete. */
+	if (set(m->uid))
+		jw_str(w, "uid", m->uid);
 	if (set(m->resource_version))
 		jw_str(w, "resourceVersion", m->resource_version);
+	if (m->generation > 0)
+		jw_int(w, "generation", m->generation);
+	if (m->creation_ms > 0)
+		jw_time(w, "creationTimestamp", m->creation_ms, false);
 	jw_labels(w, "labels", &m->labels);
 	jw_labels(w, "annotations", &m->annotations);
 	if (owners)

@@ -430,5 +430,8 @@ struct kube_object *kube_object_new(enum kube_kind kind);
 const char *kube_set_str(struct kube_object *o, const char *s);
 const char *kube_intern(struct kube_object *o, const char *s);
 void *kube_alloc(struct kube_object *o, size_t n);
+/* A deep copy with one reference, which the caller may modify before it
+ * shares it (kube_clone.c). */
+struct kube_object *kube_endpointslice_clone(const struct kube_endpointslice *s);
 
 #endif /* CTRL_KUBE_H */

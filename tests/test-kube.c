@@ -952,8 +952,11 @@ static void test_slice_encode_decoded(void)
 
 	buf_init(&out, 0);
 	kube_endpointslice_encode(kube_endpointslice(o), &out);
-	CHECK_CONTAINS(out.data, "\"name\":\"web-abc12\",\"namespace\":"
-				 "\"default\",\"resourceVersion\":\"48250\"");
+	CHECK_CONTAINS(out.data, "\"name\":\"web-abc12\",\"generateName\":"
+				 "\"web-\",\"namespace\":\"default\",\"uid\":"
+				 "\"c0ffee00-1234-4567-89ab-cdef01234567\","
+				 "\"resourceVersion\":\"48250\",\"generation\":3,"
+				 "\"creationTimestamp\":\"2026-03-02T10:14:58Z\"");
 	CHECK_CONTAINS(out.data, "\"annotations\":{\"endpoints.kubernetes.io/"
 				 "last-change-trigger-time\":");
 	CHECK_CONTAINS(out.data, "\"hints\":{\"forZones\":[{\"name\":"
