@@ -55,15 +55,20 @@ static bool keyset_has(const struct keyset *k, const char *key)
 	return false;
 }
 
-static void keyset_add(struct keyset *k, const char *key)
+static void keyset_push(struct keyset *k, const char *key)
 {
-	if (keyset_has(k, key))
-		return;
 	if (k->n == k->cap) {
 		k->cap = k->cap ? k->cap * 2 : 8;
 		k->keys = xrealloc(k->keys, k->cap * sizeof(char *));
 	}
 	k->keys[k->n++] = xstrdup(key);
+}
+
+/* For the small sets of one pod event; big sets use keyset_push. */
+static void keyset_add(struct keyset *k, const char *key)
+{
+	if (!keyset_has(k, key))
+		keyset_push(k, key);
 }
 
 static void keyset_release(struct keyset *k)
@@ -88,7 +93,8 @@ static void add_matching_in(struct epsctl *c, const char *bucket,
 			continue;
 		(void)snprintf(key, sizeof(key), "%s/%s", s->obj.meta.ns,
 			       s->obj.meta.name);
-		keyset_add(out, key);
+		/* A Service sits in one bucket only: no duplicates. */
+		keyset_push(out, key);
 	}
 	store_list_release(&l);
 }
@@ -170,9 +176,16 @@ static void enqueue(struct epsctl *c, const char *key, int64_t delay_ms)
 		workqueue_add_after(c->q, key, delay_ms);
 }
 
-static void enqueue_set(struct epsctl *c, const struct keyset *k,
-			int64_t delay_ms)
+static int cmp_key(const void *a, const void *b)
 {
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted, so that the processing order (and replay output) does not
+ * depend on the order of the caches. */
+static void enqueue_set(struct epsctl *c, struct keyset *k, int64_t delay_ms)
+{
+	qsort(k->keys, k->n, sizeof(char *), cmp_key);
 	for (size_t i = 0; i < k->n; i++)
 		enqueue(c, k->keys[i], delay_ms);
 }
@@ -472,13 +485,21 @@ void epsctl_free(struct epsctl *c)
 
 void epsctl_enqueue_all(struct epsctl *c)
 {
+	struct keyset k = { 0 };
 	struct store_list l;
 
 	store_list_all(c->src.services, &l);
-	for (size_t i = 0; i < l.n; i++)
-		if (epslice_service_managed(kube_service(l.items[i])))
-			service_add(c, l.items[i]);
+	for (size_t i = 0; i < l.n; i++) {
+		char key[512];
+
+		if (!epslice_service_managed(kube_service(l.items[i])))
+			continue;
+		service_key(l.items[i], key, sizeof(key));
+		keyset_push(&k, key);
+	}
 	store_list_release(&l);
+	enqueue_set(c, &k, 0);
+	keyset_release(&k);
 }
 
 /* Counts the result and decides on a retry (upstream processNextWorkItem). */

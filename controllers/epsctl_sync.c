@@ -60,6 +60,14 @@ static const struct kube_node *lookup_node(void *ctx, const char *name)
 	return kube_node(o);
 }
 
+static int cmp_slice_name(const void *a, const void *b)
+{
+	const struct kube_endpointslice *x = *(const struct kube_endpointslice *const *)a;
+	const struct kube_endpointslice *y = *(const struct kube_endpointslice *const *)b;
+
+	return strcmp(x->obj.meta.name, y->obj.meta.name);
+}
+
 static void gather(struct epsctl *c, const char *ns, const char *name,
 		   struct inputs *in)
 {
@@ -71,10 +79,16 @@ static void gather(struct epsctl *c, const char *ns, const char *name,
 	in->live = xcalloc(in->slices.n + 1, sizeof(*in->live));
 	for (size_t i = 0; i < in->slices.n; i++) {
 		const struct kube_object *o = in->slices.items[i];
+		const char *mb = kube_labels_get(&o->meta.labels,
+						 EPSLICE_LABEL_MANAGED_BY);
 
-		if (o->meta.deletion_ms == 0)
+		/* Slices being deleted are ignored (upstream PR #109624);
+		 * another manager's slices are never ours to touch. */
+		if (o->meta.deletion_ms == 0 && str_eq(mb, c->opts.cfg.managed_by))
 			in->live[in->n_live++] = kube_endpointslice(o);
 	}
+	/* Cache order is arbitrary; placement must not depend on it. */
+	qsort(in->live, in->n_live, sizeof(*in->live), cmp_slice_name);
 	if (!svc)
 		return;
 	store_list_index(c->src.pods, c->pods_ns_index, ns, &in->pods_ns);
