@@ -17,9 +17,15 @@ struct tracker;
 
 struct tracker *tracker_new(void);
 void tracker_free(struct tracker *t);
-/* After a successful create or update: remember the returned generation. */
+/*
+ * After a successful create or update: remember the returned generation.
+ * The Service UID is taken from s's controller ownerReference (kind
+ * Service); a UID other than the one recorded drops what was recorded for
+ * the old Service first.
+ */
 void tracker_update(struct tracker *t, const struct kube_endpointslice *s);
-/* After a successful delete. */
+/* After a successful delete. Never drops state, even for a slice owned
+ * by an older Service UID. */
 void tracker_expect_deletion(struct tracker *t,
 			     const struct kube_endpointslice *s);
 /* An informer add/update of s: true unless it is our own echo. */
@@ -28,7 +34,9 @@ bool tracker_should_sync(struct tracker *t, const struct kube_endpointslice *s);
  * True when the listed slices of Service ns/name (uid) lag our writes: a
  * slice we deleted is still listed, a listed one is older than what we
  * wrote, or one we wrote is missing. Tracker state of an older Service UID
- * with the same name is dropped first (upstream PR #141593).
+ * with the same name is dropped first (upstream PR #141593), and the
+ * answer is then false; a state recorded without a UID adopts svc_uid.
+ * svc_uid NULL or "" skips the UID check. slices may be NULL when n is 0.
  */
 bool tracker_stale(struct tracker *t, const char *ns, const char *name,
 		   const char *svc_uid,

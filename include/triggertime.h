@@ -17,9 +17,15 @@ struct triggertime;
 
 struct triggertime *triggertime_new(void);
 void triggertime_free(struct triggertime *t);
-/* The trigger time in ms since the epoch, or 0 for none; updates the
+/*
+ * The trigger time in ms since the epoch, or 0 for none; updates the
  * remembered state. pods are the Service's selected pods (before any
- * filtering). */
+ * filtering). The first call for a Service (or the first after
+ * triggertime_delete_service) returns its creationTimestamp; later calls
+ * the earliest Ready lastTransitionTime that is newer than remembered or
+ * of a pod not remembered, and the creation time if it moved forward (a
+ * recreation). Pods without a Ready transition time are not remembered.
+ */
 int64_t triggertime_compute(struct triggertime *t,
 			    const struct kube_service *svc,
 			    const struct kube_pod *const *pods, size_t n);
