@@ -345,6 +345,108 @@ void kube_endpointslice_encode(const struct kube_endpointslice *s,
 	jw_close(&w, "}");
 }
 
+/* ---- Service (replay listings, allocator patches) ------------------------ */
+
+static const char *service_type_name(enum kube_service_type t)
+{
+	static const char *const names[] = { "ClusterIP", "NodePort",
+					     "LoadBalancer", "ExternalName" };
+
+	return names[t];
+}
+
+static const char *family_name(enum kube_ip_family f)
+{
+	return f == KUBE_FAMILY_IPV6 ? "IPv6" : "IPv4";
+}
+
+static const char *policy_name(enum kube_family_policy p)
+{
+	static const char *const names[] = { NULL, "SingleStack",
+					     "PreferDualStack",
+					     "RequireDualStack" };
+
+	return names[p];
+}
+
+static void jw_service_port(struct jw *w, const struct kube_service_port *p)
+{
+	jw_open(w, NULL, "{");
+	jw_str(w, "name", p->name);
+	jw_str(w, "protocol", kube_protocol_name(p->protocol));
+	jw_str(w, "appProtocol", p->app_protocol);
+	jw_int(w, "port", p->port);
+	if (p->target_port_name)
+		jw_str(w, "targetPort", p->target_port_name);
+	else if (p->target_port_num)
+		jw_int(w, "targetPort", p->target_port_num);
+	if (p->node_port)
+		jw_int(w, "nodePort", p->node_port);
+	jw_close(w, "}");
+}
+
+static void jw_service_ips(struct jw *w, const struct kube_service *s)
+{
+	jw_str(w, "clusterIP", s->cluster_ip);
+	if (s->n_cluster_ips) {
+		jw_open(w, "clusterIPs", "[");
+		for (uint32_t i = 0; i < s->n_cluster_ips; i++)
+			jw_str(w, NULL, s->cluster_ips[i]);
+		jw_close(w, "]");
+	}
+	if (s->n_families) {
+		jw_open(w, "ipFamilies", "[");
+		for (uint32_t i = 0; i < s->n_families; i++)
+			jw_str(w, NULL, family_name(s->families[i]));
+		jw_close(w, "]");
+	}
+	jw_str(w, "ipFamilyPolicy", policy_name(s->family_policy));
+}
+
+static void jw_service_spec(struct jw *w, const struct kube_service *s)
+{
+	jw_open(w, "spec", "{");
+	if (s->has_selector) {
+		jw_open(w, "selector", "{");
+		for (uint32_t i = 0; i < s->selector.n; i++)
+			jw_str(w, s->selector.items[i].key,
+			       s->selector.items[i].value);
+		jw_close(w, "}");
+	}
+	jw_str(w, "type", service_type_name(s->type));
+	jw_service_ips(w, s);
+	if (s->n_ports) {
+		jw_open(w, "ports", "[");
+		for (uint32_t i = 0; i < s->n_ports; i++)
+			jw_service_port(w, &s->ports[i]);
+		jw_close(w, "]");
+	}
+	if (s->publish_not_ready)
+		jw_bool(w, "publishNotReadyAddresses", true);
+	jw_str(w, "externalName", s->external_name);
+	jw_str(w, "externalTrafficPolicy", s->external_traffic_policy);
+	jw_str(w, "internalTrafficPolicy", s->internal_traffic_policy);
+	if (s->health_check_node_port)
+		jw_int(w, "healthCheckNodePort", s->health_check_node_port);
+	if (s->allocate_lb_node_ports != KUBE_UNSET)
+		jw_bool(w, "allocateLoadBalancerNodePorts",
+			s->allocate_lb_node_ports == KUBE_TRUE);
+	jw_str(w, "trafficDistribution", s->traffic_distribution);
+	jw_close(w, "}");
+}
+
+void kube_service_encode(const struct kube_service *s, struct buf *out)
+{
+	struct jw w = {.b = out};
+
+	jw_open(&w, NULL, "{");
+	jw_str(&w, "apiVersion", "v1");
+	jw_str(&w, "kind", "Service");
+	jw_meta(&w, &s->obj.meta, false);
+	jw_service_spec(&w, s);
+	jw_close(&w, "}");
+}
+
 /* ---- Lease and Event ----------------------------------------------------- */
 
 void kube_lease_encode(const struct kube_lease *l, struct buf *out)

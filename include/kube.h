@@ -394,6 +394,10 @@ uint64_t kube_stream_events(const struct kube_stream *s);
  */
 void kube_endpointslice_encode(const struct kube_endpointslice *s,
 			       struct buf *out);
+/* The fields of a Service this project keeps (kube.h's struct), as a
+ * Service object: for replay listings; not a full round trip of what the
+ * server stored. */
+void kube_service_encode(const struct kube_service *s, struct buf *out);
 /* A Lease object for create/update (resourceVersion when set). */
 void kube_lease_encode(const struct kube_lease *l, struct buf *out);
 
