@@ -95,10 +95,8 @@ static enum err stream_file(enum kube_kind kind, enum kube_stream_mode mode,
 			    const char *file, size_t step, struct sink *k,
 			    struct errbuf *eb)
 {
-	struct kube_stream_options so = { .kind = kind,
-					  .mode = mode,
-					  .on_event = sink_event,
-					  .ctx = k };
+	struct kube_stream_options so = {
+	    .kind = kind, .mode = mode, .on_event = sink_event, .ctx = k};
 	char *rel = xasprintf("real/%s", file);
 	size_t len;
 	char *data = unit_read_data(rel, &len);
@@ -153,7 +151,8 @@ static int64_t ms(const char *rfc3339)
 	return v;
 }
 
-/* ---- Objects --------------------------------------------------------------- */
+/* ---- Objects ---------------------------------------------------------------
+ */
 
 static void node_ready(void)
 {
@@ -223,7 +222,8 @@ static void pod_pending(void)
 
 static void service_clusterip(void)
 {
-	struct kube_object *o = decode(KUBE_KIND_SERVICE, "service-clusterip.json");
+	struct kube_object *o =
+	    decode(KUBE_KIND_SERVICE, "service-clusterip.json");
 	const struct kube_service *s = kube_service(o);
 
 	CHECK_STR_EQ(o->meta.name, "web");
@@ -253,7 +253,8 @@ static void service_clusterip(void)
 
 static void service_headless(void)
 {
-	struct kube_object *o = decode(KUBE_KIND_SERVICE, "service-headless.json");
+	struct kube_object *o =
+	    decode(KUBE_KIND_SERVICE, "service-headless.json");
 	const struct kube_service *s = kube_service(o);
 
 	CHECK_STR_EQ(s->cluster_ip, "None");
@@ -266,7 +267,8 @@ static void service_headless(void)
 
 static void service_nodeport(void)
 {
-	struct kube_object *o = decode(KUBE_KIND_SERVICE, "service-nodeport.json");
+	struct kube_object *o =
+	    decode(KUBE_KIND_SERVICE, "service-nodeport.json");
 	const struct kube_service *s = kube_service(o);
 
 	CHECK_INT_EQ(s->type, KUBE_SVC_NODE_PORT);
@@ -279,7 +281,7 @@ static void service_nodeport(void)
 static void service_loadbalancer(void)
 {
 	struct kube_object *o =
-		decode(KUBE_KIND_SERVICE, "service-loadbalancer.json");
+	    decode(KUBE_KIND_SERVICE, "service-loadbalancer.json");
 	const struct kube_service *s = kube_service(o);
 
 	CHECK_INT_EQ(s->type, KUBE_SVC_LOAD_BALANCER);
@@ -293,7 +295,7 @@ static void service_loadbalancer(void)
 static void service_externalname(void)
 {
 	struct kube_object *o =
-		decode(KUBE_KIND_SERVICE, "service-externalname.json");
+	    decode(KUBE_KIND_SERVICE, "service-externalname.json");
 	const struct kube_service *s = kube_service(o);
 
 	CHECK_INT_EQ(s->type, KUBE_SVC_EXTERNAL_NAME);
@@ -306,7 +308,8 @@ static void service_externalname(void)
 
 static void service_dualstack(void)
 {
-	struct kube_object *o = decode(KUBE_KIND_SERVICE, "service-dualstack.json");
+	struct kube_object *o =
+	    decode(KUBE_KIND_SERVICE, "service-dualstack.json");
 	const struct kube_service *s = kube_service(o);
 
 	CHECK_INT_EQ(s->family_policy, KUBE_POLICY_REQUIRE_DUAL_STACK);
@@ -323,15 +326,15 @@ static void service_dualstack(void)
 static void endpointslice_web(void)
 {
 	struct kube_object *o =
-		decode(KUBE_KIND_ENDPOINTSLICE, "endpointslice-web.json");
+	    decode(KUBE_KIND_ENDPOINTSLICE, "endpointslice-web.json");
 	const struct kube_endpointslice *s = kube_endpointslice(o);
 	const struct kube_endpoint *e0, *e1;
 
 	CHECK(str_has_prefix(o->meta.name, "web-"));
 	CHECK_STR_EQ(o->meta.generate_name, "web-");
-	CHECK_STR_EQ(kube_labels_get(&o->meta.labels,
-				     "kubernetes.io/service-name"),
-		     "web");
+	CHECK_STR_EQ(
+	    kube_labels_get(&o->meta.labels, "kubernetes.io/service-name"),
+	    "web");
 	CHECK_INT_EQ(o->meta.n_owners, 1);
 	CHECK_STR_EQ(o->meta.owners[0].kind, "Service");
 	CHECK_INT_EQ(o->meta.owners[0].controller, KUBE_TRUE);
@@ -374,7 +377,8 @@ static void lease_apiserver(void)
 	kube_object_unref(o);
 }
 
-/* ---- Status bodies ----------------------------------------------------------- */
+/* ---- Status bodies
+ * ----------------------------------------------------------- */
 
 static void statuses(void)
 {
@@ -384,13 +388,13 @@ static void statuses(void)
 		const char *reason;
 		const char *cause;
 	} want[] = {
-		{ "status-notfound.json", 404, "NotFound", NULL },
-		{ "status-namespace-notfound.json", 404, "NotFound", NULL },
-		{ "status-alreadyexists.json", 409, "AlreadyExists", NULL },
-		{ "status-conflict.json", 409, "Conflict", NULL },
-		{ "status-invalid.json", 422, "Invalid", "FieldValueRequired" },
-		{ "status-namespace-terminating.json", 403, "Forbidden",
-		  "NamespaceTerminating" },
+	    {"status-notfound.json", 404, "NotFound", NULL},
+	    {"status-namespace-notfound.json", 404, "NotFound", NULL},
+	    {"status-alreadyexists.json", 409, "AlreadyExists", NULL},
+	    {"status-conflict.json", 409, "Conflict", NULL},
+	    {"status-invalid.json", 422, "Invalid", "FieldValueRequired"},
+	    {"status-namespace-terminating.json", 403, "Forbidden",
+	     "NamespaceTerminating"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
@@ -410,7 +414,8 @@ static void statuses(void)
 	}
 }
 
-/* ---- Streams ----------------------------------------------------------------- */
+/* ---- Streams
+ * ----------------------------------------------------------------- */
 
 static void list_page(void)
 {
@@ -445,8 +450,8 @@ static void watch_list_pods(void)
 {
 	struct sink k;
 
-	stream_both(KUBE_KIND_POD, KUBE_STREAM_WATCH, "watch-pods-watchlist.json",
-		    &k);
+	stream_both(KUBE_KIND_POD, KUBE_STREAM_WATCH,
+		    "watch-pods-watchlist.json", &k);
 	CHECK_INT_EQ(k.n, 3);
 	CHECK_INT_EQ(k.types[0], KUBE_EVENT_ADDED);
 	CHECK_INT_EQ(k.types[1], KUBE_EVENT_ADDED);
@@ -482,9 +487,9 @@ static void watch_list_bookmarks(void)
 		const char *file;
 		enum kube_kind kind;
 	} files[] = {
-		{ "watch-services-watchlist.json", KUBE_KIND_SERVICE },
-		{ "watch-nodes-watchlist.json", KUBE_KIND_NODE },
-		{ "watch-leases-watchlist.json", KUBE_KIND_LEASE },
+	    {"watch-services-watchlist.json", KUBE_KIND_SERVICE},
+	    {"watch-nodes-watchlist.json", KUBE_KIND_NODE},
+	    {"watch-leases-watchlist.json", KUBE_KIND_LEASE},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
@@ -540,32 +545,32 @@ static void watch_changes(void)
 static void every_capture_is_checked(void)
 {
 	static const char *const known[] = {
-		"node-ready.json",
-		"pod-running.json",
-		"pod-pending.json",
-		"service-clusterip.json",
-		"service-headless.json",
-		"service-nodeport.json",
-		"service-loadbalancer.json",
-		"service-externalname.json",
-		"service-dualstack.json",
-		"endpointslice-web.json",
-		"lease-apiserver.json",
-		"status-notfound.json",
-		"status-namespace-notfound.json",
-		"status-alreadyexists.json",
-		"status-conflict.json",
-		"status-invalid.json",
-		"status-namespace-terminating.json",
-		"list-pods-page.json",
-		"list-services.json",
-		"watch-pods-watchlist.json",
-		"watch-endpointslices-watchlist.json",
-		"watch-services-watchlist.json",
-		"watch-nodes-watchlist.json",
-		"watch-leases-watchlist.json",
-		"watch-pods-expired.json",
-		"watch-pods-changes.json",
+	    "node-ready.json",
+	    "pod-running.json",
+	    "pod-pending.json",
+	    "service-clusterip.json",
+	    "service-headless.json",
+	    "service-nodeport.json",
+	    "service-loadbalancer.json",
+	    "service-externalname.json",
+	    "service-dualstack.json",
+	    "endpointslice-web.json",
+	    "lease-apiserver.json",
+	    "status-notfound.json",
+	    "status-namespace-notfound.json",
+	    "status-alreadyexists.json",
+	    "status-conflict.json",
+	    "status-invalid.json",
+	    "status-namespace-terminating.json",
+	    "list-pods-page.json",
+	    "list-services.json",
+	    "watch-pods-watchlist.json",
+	    "watch-endpointslices-watchlist.json",
+	    "watch-services-watchlist.json",
+	    "watch-nodes-watchlist.json",
+	    "watch-leases-watchlist.json",
+	    "watch-pods-expired.json",
+	    "watch-pods-changes.json",
 	};
 	char *dir = xasprintf("%s/real", unit_data_dir());
 	DIR *d = opendir(dir);
@@ -592,26 +597,26 @@ static void every_capture_is_checked(void)
 }
 
 static const struct unit_case cases[] = {
-	UNIT_CASE(node_ready),
-	UNIT_CASE(pod_running),
-	UNIT_CASE(pod_pending),
-	UNIT_CASE(service_clusterip),
-	UNIT_CASE(service_headless),
-	UNIT_CASE(service_nodeport),
-	UNIT_CASE(service_loadbalancer),
-	UNIT_CASE(service_externalname),
-	UNIT_CASE(service_dualstack),
-	UNIT_CASE(endpointslice_web),
-	UNIT_CASE(lease_apiserver),
-	UNIT_CASE(statuses),
-	UNIT_CASE(list_page),
-	UNIT_CASE(list_services),
-	UNIT_CASE(watch_list_pods),
-	UNIT_CASE(watch_list_slices),
-	UNIT_CASE(watch_list_bookmarks),
-	UNIT_CASE(watch_expired),
-	UNIT_CASE(watch_changes),
-	UNIT_CASE(every_capture_is_checked),
+    UNIT_CASE(node_ready),
+    UNIT_CASE(pod_running),
+    UNIT_CASE(pod_pending),
+    UNIT_CASE(service_clusterip),
+    UNIT_CASE(service_headless),
+    UNIT_CASE(service_nodeport),
+    UNIT_CASE(service_loadbalancer),
+    UNIT_CASE(service_externalname),
+    UNIT_CASE(service_dualstack),
+    UNIT_CASE(endpointslice_web),
+    UNIT_CASE(lease_apiserver),
+    UNIT_CASE(statuses),
+    UNIT_CASE(list_page),
+    UNIT_CASE(list_services),
+    UNIT_CASE(watch_list_pods),
+    UNIT_CASE(watch_list_slices),
+    UNIT_CASE(watch_list_bookmarks),
+    UNIT_CASE(watch_expired),
+    UNIT_CASE(watch_changes),
+    UNIT_CASE(every_capture_is_checked),
 };
 
 int main(int argc, char **argv)

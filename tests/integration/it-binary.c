@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 
 #define MANAGED_BY_DEFAULT "endpointslice-controller.k8s.io"
-#define SLICE_SELECTOR \
+#define SLICE_SELECTOR                                                         \
 	"endpointslice.kubernetes.io/managed-by=" MANAGED_BY_DEFAULT
 #define RUN_TIMEOUT_MS 30000
 
@@ -29,8 +29,8 @@ static const char *svc_bin(void)
 static int run_bin(const char *a1, const char *a2, const char *a3,
 		   struct buf *out, struct buf *err)
 {
-	char *argv[] = { (char *)svc_bin(), (char *)a1, (char *)a2, (char *)a3,
-			 NULL };
+	char *argv[] = {(char *)svc_bin(), (char *)a1, (char *)a2, (char *)a3,
+			NULL};
 
 	return it_run(argv, RUN_TIMEOUT_MS, out, err);
 }
@@ -74,8 +74,8 @@ static void populate(const char *ns, const char *node)
 		   "\"metadata\":{\"name\":\"web\"},\"spec\":{"
 		   "\"selector\":{\"app\":\"web\"},\"ports\":[{\"name\":"
 		   "\"http\",\"port\":80,\"targetPort\":\"http\"}]}}");
-	path = xasprintf("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices",
-			 ns);
+	path = xasprintf(
+	    "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices", ns);
 	it_defer(free, path);
 	/* One slice this process would own, one it would not. */
 	post(path, "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":"
@@ -85,11 +85,12 @@ static void populate(const char *ns, const char *node)
 		   "\"" MANAGED_BY_DEFAULT "\"}},\"addressType\":\"IPv4\","
 		   "\"endpoints\":[{\"addresses\":[\"10.4.0.1\"]}],"
 		   "\"ports\":[{\"name\":\"http\",\"port\":8080}]}");
-	post(path, "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":"
-		   "\"EndpointSlice\",\"metadata\":{\"name\":\"web-other\","
-		   "\"labels\":{\"kubernetes.io/service-name\":\"web\","
-		   "\"endpointslice.kubernetes.io/managed-by\":\"someone-else\"}},"
-		   "\"addressType\":\"IPv4\",\"endpoints\":[],\"ports\":[]}");
+	post(path,
+	     "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":"
+	     "\"EndpointSlice\",\"metadata\":{\"name\":\"web-other\","
+	     "\"labels\":{\"kubernetes.io/service-name\":\"web\","
+	     "\"endpointslice.kubernetes.io/managed-by\":\"someone-else\"}},"
+	     "\"addressType\":\"IPv4\",\"endpoints\":[],\"ports\":[]}");
 }
 
 struct log_wait {
@@ -110,9 +111,11 @@ static bool parse_caches(const char *log, struct caches *c)
 {
 	const char *p = strstr(log, "caches pods=");
 
-	return p && sscanf(p, "caches pods=%zu services=%zu nodes=%zu endpointslices=%zu",
-			   &c->pods, &c->services, &c->nodes,
-			   &c->endpointslices) == 4;
+	return p &&
+	       sscanf(
+		   p,
+		   "caches pods=%zu services=%zu nodes=%zu endpointslices=%zu",
+		   &c->pods, &c->services, &c->nodes, &c->endpointslices) == 4;
 }
 
 /* ---- Cases ------------------------------------------------------------- */
@@ -120,8 +123,8 @@ static bool parse_caches(const char *log, struct caches *c)
 static void caches_match_the_cluster(void)
 {
 	static struct it_proc proc;
-	struct log_wait w = { .needle = "caches pods=" };
-	struct caches c = { 0 };
+	struct log_wait w = {.needle = "caches pods="};
+	struct caches c = {0};
 	char *node;
 	const char *ns;
 	int status = 0;
@@ -134,9 +137,9 @@ static void caches_match_the_cluster(void)
 	populate(ns, node);
 
 	{
-		char *argv[] = { (char *)svc_bin(), (char *)"--kubeconfig",
-				 (char *)it_env("KUBECONFIG"),
-				 (char *)"--cache-sync-timeout=60s", NULL };
+		char *argv[] = {(char *)svc_bin(), (char *)"--kubeconfig",
+				(char *)it_env("KUBECONFIG"),
+				(char *)"--cache-sync-timeout=60s", NULL};
 		struct errbuf eb = ERRBUF_INIT;
 
 		IT_CHECK_OK(it_proc_start(argv, &proc, &eb), &eb);
@@ -203,10 +206,12 @@ static void missing_kubeconfig_exits_1(void)
 static void help_lists_the_flags(void)
 {
 	static const char *const names[] = {
-		"--kubeconfig", "--master",	 "--context",
-		"--kube-api-qps", "--kube-api-burst", "--managed-by",
-		"--watch-list", "--cache-sync-timeout", "--log-format",
-		"--version",	"--help",
+	    "--kubeconfig",	"--master",
+	    "--context",	"--kube-api-qps",
+	    "--kube-api-burst", "--managed-by",
+	    "--watch-list",	"--cache-sync-timeout",
+	    "--log-format",	"--version",
+	    "--help",
 	};
 	struct buf out, err;
 
@@ -224,10 +229,10 @@ static void help_lists_the_flags(void)
 }
 
 static const struct unit_case cases[] = {
-	UNIT_CASE(caches_match_the_cluster),
-	UNIT_CASE(bogus_flag_exits_2),
-	UNIT_CASE(missing_kubeconfig_exits_1),
-	UNIT_CASE(help_lists_the_flags),
+    UNIT_CASE(caches_match_the_cluster),
+    UNIT_CASE(bogus_flag_exits_2),
+    UNIT_CASE(missing_kubeconfig_exits_1),
+    UNIT_CASE(help_lists_the_flags),
 };
 
 int main(int argc, char **argv)

@@ -10,10 +10,10 @@
 
 #include "store.h"
 
-#define N_PODS 1000
+#define N_PODS	  1000
 #define N_UPDATES 500
 #define N_DELETES 333
-#define THREADS 4
+#define THREADS	  4
 
 struct bulk {
 	const char *ns;
@@ -63,7 +63,7 @@ static enum err delete_one(void *ctx, size_t i, struct errbuf *eb)
 
 static enum err create_n(const char *ns, size_t n, struct errbuf *eb)
 {
-	struct bulk b = { ns };
+	struct bulk b = {ns};
 
 	return it_parallel(THREADS, n, create_one, &b, eb);
 }
@@ -107,12 +107,13 @@ static void follows_1000_pods(void)
 	b.ns = ns;
 	it_counts_init(&counts);
 	h = it_counting_handlers(&counts);
-	inf = it_informer_start(&(struct informer_options){
-					.kind = KUBE_KIND_POD,
-					.ns = ns,
-					.name = "it-pods",
-				},
-				&h);
+	inf = it_informer_start(
+	    &(struct informer_options){
+		.kind = KUBE_KIND_POD,
+		.ns = ns,
+		.name = "it-pods",
+	    },
+	    &h);
 	CHECK(informer_wait_synced(inf, IT_TIMEOUT_MS));
 	CHECK_INT_EQ(store_count(informer_store(inf)), 0);
 
@@ -126,15 +127,15 @@ static void follows_1000_pods(void)
 	informer_stats(inf, &st);
 	/* Without a relist every event reaches the handlers exactly once;
 	 * a relist (say the watch cache lost us) may merge some. */
-	w = (struct counts_wait){ &counts, N_PODS + N_UPDATES + 2 * N_DELETES,
-				  N_PODS - N_DELETES, st.relists == 0 };
+	w = (struct counts_wait){&counts, N_PODS + N_UPDATES + 2 * N_DELETES,
+				 N_PODS - N_DELETES, st.relists == 0};
 	CHECK(it_wait_until(counts_reached, &w, IT_TIMEOUT_MS));
 	it_counts_get(&counts, &got);
-	printf("# adds=%llu updates=%llu deletes=%llu relists=%llu watches=%llu events=%llu\n",
+	printf("# adds=%llu updates=%llu deletes=%llu relists=%llu "
+	       "watches=%llu events=%llu\n",
 	       (unsigned long long)got.adds, (unsigned long long)got.updates,
-	       (unsigned long long)got.deletes,
-	       (unsigned long long)st.relists, (unsigned long long)st.watches,
-	       (unsigned long long)st.events);
+	       (unsigned long long)got.deletes, (unsigned long long)st.relists,
+	       (unsigned long long)st.watches, (unsigned long long)st.events);
 	CHECK_INT_EQ(got.adds - got.deletes, N_PODS - N_DELETES);
 	if (st.relists == 0) {
 		CHECK_INT_EQ(got.adds, N_PODS);
@@ -159,14 +160,15 @@ static void paginates_past_the_limit(void)
 	it_begin();
 	ns = it_ns_create("it-pages");
 	IT_CHECK_OK(create_n(ns, 180, &eb), &eb);
-	inf = it_informer_start(&(struct informer_options){
-					.kind = KUBE_KIND_POD,
-					.ns = ns,
-					.page_size = 50,
-					.no_watch_list = true,
-					.name = "it-pages",
-				},
-				NULL);
+	inf = it_informer_start(
+	    &(struct informer_options){
+		.kind = KUBE_KIND_POD,
+		.ns = ns,
+		.page_size = 50,
+		.no_watch_list = true,
+		.name = "it-pages",
+	    },
+	    NULL);
 	CHECK(informer_wait_synced(inf, IT_TIMEOUT_MS));
 	CHECK_INT_EQ(store_count(informer_store(inf)), 180);
 	informer_stats(inf, &st);
@@ -188,12 +190,13 @@ static void syncs_by_watch_list(void)
 	it_begin();
 	ns = it_ns_create("it-wlist");
 	IT_CHECK_OK(create_n(ns, 30, &eb), &eb);
-	inf = it_informer_start(&(struct informer_options){
-					.kind = KUBE_KIND_POD,
-					.ns = ns,
-					.name = "it-wlist",
-				},
-				NULL);
+	inf = it_informer_start(
+	    &(struct informer_options){
+		.kind = KUBE_KIND_POD,
+		.ns = ns,
+		.name = "it-wlist",
+	    },
+	    NULL);
 	CHECK(informer_wait_synced(inf, IT_TIMEOUT_MS));
 	CHECK_INT_EQ(store_count(informer_store(inf)), 30);
 	informer_stats(inf, &st);
@@ -231,28 +234,29 @@ static void slices_sync_by_watch_list(void)
 
 	it_begin();
 	ns = it_ns_create("it-slices");
-	path = xasprintf("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices",
-			 ns);
+	path = xasprintf(
+	    "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices", ns);
 	it_defer(free, path);
 	for (int i = 0; i < 3; i++) {
 		body = xasprintf(
-			"{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":"
-			"\"EndpointSlice\",\"metadata\":{\"name\":\"web-%d\","
-			"\"labels\":{\"kubernetes.io/service-name\":\"web\","
-			"\"endpointslice.kubernetes.io/managed-by\":\"%s\"}},"
-			"\"addressType\":\"IPv4\",\"endpoints\":[{"
-			"\"addresses\":[\"10.5.0.%d\"]}],\"ports\":[]}",
-			i, i == 2 ? "someone-else" : "it", i + 1);
+		    "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":"
+		    "\"EndpointSlice\",\"metadata\":{\"name\":\"web-%d\","
+		    "\"labels\":{\"kubernetes.io/service-name\":\"web\","
+		    "\"endpointslice.kubernetes.io/managed-by\":\"%s\"}},"
+		    "\"addressType\":\"IPv4\",\"endpoints\":[{"
+		    "\"addresses\":[\"10.5.0.%d\"]}],\"ports\":[]}",
+		    i, i == 2 ? "someone-else" : "it", i + 1);
 		it_defer(free, body);
 		IT_CHECK_OK(it_post(path, body, NULL, NULL, &eb), &eb);
 	}
-	inf = it_informer_start(&(struct informer_options){
-					.kind = KUBE_KIND_ENDPOINTSLICE,
-					.ns = ns,
-					.label_selector = sel,
-					.name = "it-slices",
-				},
-				NULL);
+	inf = it_informer_start(
+	    &(struct informer_options){
+		.kind = KUBE_KIND_ENDPOINTSLICE,
+		.ns = ns,
+		.label_selector = sel,
+		.name = "it-slices",
+	    },
+	    NULL);
 	CHECK(informer_wait_synced(inf, IT_TIMEOUT_MS));
 	it_wait_store_matches(inf, KUBE_KIND_ENDPOINTSLICE, ns, sel);
 	CHECK_INT_EQ(store_count(informer_store(inf)), 2);
@@ -264,10 +268,10 @@ static void slices_sync_by_watch_list(void)
 }
 
 static const struct unit_case cases[] = {
-	UNIT_CASE(follows_1000_pods),
-	UNIT_CASE(paginates_past_the_limit),
-	UNIT_CASE(syncs_by_watch_list),
-	UNIT_CASE(slices_sync_by_watch_list),
+    UNIT_CASE(follows_1000_pods),
+    UNIT_CASE(paginates_past_the_limit),
+    UNIT_CASE(syncs_by_watch_list),
+    UNIT_CASE(slices_sync_by_watch_list),
 };
 
 int main(int argc, char **argv)

@@ -15,8 +15,8 @@
 
 #include "store.h"
 
-#define N_PODS 20
-#define N_CHANGED 5
+#define N_PODS	    20
+#define N_CHANGED   5
 #define BLOCK_MAX_S 180
 
 static void pod_name(char out[32], const char *prefix, int i)
@@ -73,12 +73,13 @@ static void survives_apiserver_restart(void)
 	create_pods(ns, "pod", 0, N_PODS);
 	it_counts_init(&counts);
 	h = it_counting_handlers(&counts);
-	inf = it_informer_start(&(struct informer_options){
-					.kind = KUBE_KIND_POD,
-					.ns = ns,
-					.name = "it-restart",
-				},
-				&h);
+	inf = it_informer_start(
+	    &(struct informer_options){
+		.kind = KUBE_KIND_POD,
+		.ns = ns,
+		.name = "it-restart",
+	    },
+	    &h);
 	CHECK(informer_wait_synced(inf, IT_TIMEOUT_MS));
 	it_wait_store_matches(inf, KUBE_KIND_POD, ns, NULL);
 	informer_stats(inf, &before);
@@ -97,14 +98,15 @@ static void survives_apiserver_restart(void)
 
 	informer_stats(inf, &after);
 	it_counts_get(&counts, &got);
-	printf("# watches %llu->%llu errors %llu->%llu expired=%llu relists=%llu adds=%llu deletes=%llu\n",
+	printf("# watches %llu->%llu errors %llu->%llu expired=%llu "
+	       "relists=%llu adds=%llu deletes=%llu\n",
 	       (unsigned long long)before.watches,
 	       (unsigned long long)after.watches,
 	       (unsigned long long)before.errors,
 	       (unsigned long long)after.errors,
 	       (unsigned long long)after.expired,
-	       (unsigned long long)after.relists,
-	       (unsigned long long)got.adds, (unsigned long long)got.deletes);
+	       (unsigned long long)after.relists, (unsigned long long)got.adds,
+	       (unsigned long long)got.deletes);
 	/* The old watch died with the server: a new one had to start (after
 	 * a failure, a clean end or a 410, depending on timing). */
 	CHECK(after.watches > before.watches);
@@ -144,7 +146,8 @@ static void gate_update(void *ctx, const struct kube_object *o,
 		g->blocked = true;
 		pthread_cond_broadcast(&g->cond);
 		while (!g->open)
-			if (pthread_cond_timedwait(&g->cond, &g->lock, &ts) != 0)
+			if (pthread_cond_timedwait(&g->cond, &g->lock, &ts) !=
+			    0)
 				break;
 		g->blocked = false;
 	}
@@ -197,21 +200,21 @@ static bool gate_has_tombstone(struct gate *g, const char *name)
 
 static struct informer *start_gated(struct gate *g, const char *ns)
 {
-	struct informer_handlers h = { .on_update = gate_update,
-				       .on_delete = gate_delete,
-				       .ctx = g };
+	struct informer_handlers h = {
+	    .on_update = gate_update, .on_delete = gate_delete, .ctx = g};
 	struct informer *inf;
 
 	memset(g, 0, sizeof(*g));
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->cond, NULL);
-	inf = it_informer_start(&(struct informer_options){
-					.kind = KUBE_KIND_POD,
-					.ns = ns,
-					.no_watch_list = true,
-					.name = "it-expired",
-				},
-				&h);
+	inf = it_informer_start(
+	    &(struct informer_options){
+		.kind = KUBE_KIND_POD,
+		.ns = ns,
+		.no_watch_list = true,
+		.name = "it-expired",
+	    },
+	    &h);
 	/* Runs before informer_free (LIFO): a stuck handler would hang the
 	 * join otherwise. */
 	it_defer(gate_open, g);
@@ -240,7 +243,8 @@ static void relists_after_compaction(void)
 	pthread_mutex_lock(&g.lock);
 	g.block_on = "pod-00";
 	pthread_mutex_unlock(&g.lock);
-	IT_CHECK_OK(it_pod_set_label(ns, "pod-00", "step", "blocked", &eb), &eb);
+	IT_CHECK_OK(it_pod_set_label(ns, "pod-00", "step", "blocked", &eb),
+		    &eb);
 	CHECK(it_wait_until(gate_blocked, &g, IT_TIMEOUT_MS));
 
 	/* First restart: the stuck watch's connection dies, so nothing of
@@ -260,7 +264,8 @@ static void relists_after_compaction(void)
 	it_wait_store_matches(inf, KUBE_KIND_POD, ns, NULL);
 	CHECK_INT_EQ(store_count(informer_store(inf)), N_PODS);
 	informer_stats(inf, &st);
-	printf("# expired=%llu relists=%llu lists=%llu watches=%llu errors=%llu tombstones=%zu\n",
+	printf("# expired=%llu relists=%llu lists=%llu watches=%llu "
+	       "errors=%llu tombstones=%zu\n",
 	       (unsigned long long)st.expired, (unsigned long long)st.relists,
 	       (unsigned long long)st.lists, (unsigned long long)st.watches,
 	       (unsigned long long)st.errors, g.n_tombstones);
@@ -277,8 +282,8 @@ static void relists_after_compaction(void)
 }
 
 static const struct unit_case cases[] = {
-	UNIT_CASE(survives_apiserver_restart),
-	UNIT_CASE(relists_after_compaction),
+    UNIT_CASE(survives_apiserver_restart),
+    UNIT_CASE(relists_after_compaction),
 };
 
 int main(int argc, char **argv)

@@ -8,7 +8,7 @@
 #include "base.h"
 #include "itlib.h"
 
-#define SVC_LABEL "kubernetes.io/service-name"
+#define SVC_LABEL  "kubernetes.io/service-name"
 #define MANAGED_BY "endpointslice.kubernetes.io/managed-by"
 
 struct slice_spec {
@@ -36,18 +36,18 @@ static struct kube_object *mk_slice(const struct slice_spec *sp)
 		o->meta.generate_name = kube_set_str(o, sp->generate_name);
 	if (sp->rv)
 		o->meta.resource_version = kube_set_str(o, sp->rv);
-	l[0] = (struct kube_label){ kube_intern(o, MANAGED_BY),
-				    kube_intern(o, "it.svc-controllers") };
-	l[1] = (struct kube_label){ kube_intern(o, SVC_LABEL),
-				    kube_intern(o, "web") };
-	o->meta.labels = (struct kube_labels){ 2, l };
+	l[0] = (struct kube_label){kube_intern(o, MANAGED_BY),
+				   kube_intern(o, "it.svc-controllers")};
+	l[1] = (struct kube_label){kube_intern(o, SVC_LABEL),
+				   kube_intern(o, "web")};
+	o->meta.labels = (struct kube_labels){2, l};
 	s->address_type = KUBE_ADDR_IPV4;
 	s->n_ports = 1;
 	s->ports = kube_alloc(o, sizeof(*s->ports));
-	s->ports[0] = (struct kube_slice_port){ .name = kube_set_str(o, "http"),
-						.protocol = KUBE_PROTO_TCP,
-						.has_port = true,
-						.port = sp->port };
+	s->ports[0] = (struct kube_slice_port){.name = kube_set_str(o, "http"),
+					       .protocol = KUBE_PROTO_TCP,
+					       .has_port = true,
+					       .port = sp->port};
 	s->n_endpoints = sp->n_endpoints;
 	s->endpoints = kube_alloc(o, sp->n_endpoints * sizeof(*s->endpoints));
 	for (uint32_t i = 0; i < sp->n_endpoints; i++) {
@@ -56,7 +56,7 @@ static struct kube_object *mk_slice(const struct slice_spec *sp)
 		memset(ep, 0, sizeof(*ep));
 		ep->n_addresses = sp->addrs_per_endpoint;
 		ep->addresses = kube_alloc(o, (sp->addrs_per_endpoint + 1) *
-						      sizeof(*ep->addresses));
+						  sizeof(*ep->addresses));
 		for (uint32_t a = 0; a < sp->addrs_per_endpoint; a++) {
 			(void)snprintf(ip, sizeof(ip), "10.3.%u.%u", i, a + 1);
 			ep->addresses[a] = kube_set_str(o, ip);
@@ -111,11 +111,11 @@ static void stale_update_conflicts(void)
 	struct errbuf eb = ERRBUF_INIT;
 	struct apiclient_result res;
 	struct kube_object *v1 = NULL, *v2 = NULL;
-	struct slice_spec sp = { .name = "web-conflict",
-				 .n_endpoints = 2,
-				 .addrs_per_endpoint = 1,
-				 .ready = KUBE_TRUE,
-				 .port = 8080 };
+	struct slice_spec sp = {.name = "web-conflict",
+				.n_endpoints = 2,
+				.addrs_per_endpoint = 1,
+				.ready = KUBE_TRUE,
+				.port = 8080};
 
 	it_begin();
 	sp.ns = it_ns_create("it-conflict");
@@ -149,11 +149,11 @@ static void generate_name_gets_a_name(void)
 	struct errbuf eb = ERRBUF_INIT;
 	struct apiclient_result res;
 	struct kube_object *o = NULL;
-	struct slice_spec sp = { .generate_name = "web-",
-				 .n_endpoints = 1,
-				 .addrs_per_endpoint = 1,
-				 .ready = KUBE_TRUE,
-				 .port = 80 };
+	struct slice_spec sp = {.generate_name = "web-",
+				.n_endpoints = 1,
+				.addrs_per_endpoint = 1,
+				.ready = KUBE_TRUE,
+				.port = 80};
 
 	it_begin();
 	sp.ns = it_ns_create("it-genname");
@@ -173,11 +173,11 @@ static void ready_false_round_trips(void)
 	struct apiclient_result res;
 	struct kube_object *o = NULL, *got = NULL;
 	const struct kube_endpointslice *s;
-	struct slice_spec sp = { .name = "web-notready",
-				 .n_endpoints = 2,
-				 .addrs_per_endpoint = 1,
-				 .ready = KUBE_FALSE,
-				 .port = 80 };
+	struct slice_spec sp = {.name = "web-notready",
+				.n_endpoints = 2,
+				.addrs_per_endpoint = 1,
+				.ready = KUBE_FALSE,
+				.port = 80};
 	struct buf raw, path;
 
 	it_begin();
@@ -201,12 +201,12 @@ static void ready_false_round_trips(void)
 	buf_init(&path, 0);
 	apiclient_path(&path, KUBE_KIND_ENDPOINTSLICE, sp.ns, sp.name);
 	eb.msg[0] = '\0';
-	IT_CHECK_OK(apiclient_do(it_api,
-				 &(struct apiclient_request){
-					 .method = APICLIENT_GET,
-					 .path = path.data },
-				 &raw, &res, &eb),
-		    &eb);
+	IT_CHECK_OK(
+	    apiclient_do(it_api,
+			 &(struct apiclient_request){.method = APICLIENT_GET,
+						     .path = path.data},
+			 &raw, &res, &eb),
+	    &eb);
 	CHECK_CONTAINS(raw.data, "\"ready\":false");
 	CHECK_CONTAINS(raw.data, "\"serving\":true");
 	buf_release(&raw);
@@ -218,11 +218,11 @@ static void create_in_terminating_or_missing_namespace(void)
 {
 	struct errbuf eb = ERRBUF_INIT;
 	struct apiclient_result res;
-	struct slice_spec sp = { .name = "web-late",
-				 .n_endpoints = 1,
-				 .addrs_per_endpoint = 1,
-				 .ready = KUBE_TRUE,
-				 .port = 80 };
+	struct slice_spec sp = {.name = "web-late",
+				.n_endpoints = 1,
+				.addrs_per_endpoint = 1,
+				.ready = KUBE_TRUE,
+				.port = 80};
 	char *missing;
 	bool cause = false;
 
@@ -254,11 +254,11 @@ static void invalid_slice_is_unprocessable(void)
 {
 	struct errbuf eb = ERRBUF_INIT;
 	struct apiclient_result res;
-	struct slice_spec sp = { .name = "web-invalid",
-				 .n_endpoints = 1,
-				 .addrs_per_endpoint = 0,
-				 .ready = KUBE_TRUE,
-				 .port = 80 };
+	struct slice_spec sp = {.name = "web-invalid",
+				.n_endpoints = 1,
+				.addrs_per_endpoint = 0,
+				.ready = KUBE_TRUE,
+				.port = 80};
 	bool field = false;
 
 	it_begin();
@@ -280,11 +280,11 @@ static void invalid_slice_is_unprocessable(void)
 }
 
 static const struct unit_case cases[] = {
-	UNIT_CASE(stale_update_conflicts),
-	UNIT_CASE(generate_name_gets_a_name),
-	UNIT_CASE(ready_false_round_trips),
-	UNIT_CASE(create_in_terminating_or_missing_namespace),
-	UNIT_CASE(invalid_slice_is_unprocessable),
+    UNIT_CASE(stale_update_conflicts),
+    UNIT_CASE(generate_name_gets_a_name),
+    UNIT_CASE(ready_false_round_trips),
+    UNIT_CASE(create_in_terminating_or_missing_namespace),
+    UNIT_CASE(invalid_slice_is_unprocessable),
 };
 
 int main(int argc, char **argv)

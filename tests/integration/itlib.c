@@ -16,7 +16,7 @@
 #include "store.h"
 
 #define CLEANUP_MAX 64
-#define LIST_PAGE "500"
+#define LIST_PAGE   "500"
 
 struct apiclient *it_api;
 
@@ -50,14 +50,15 @@ void it_begin(void)
 {
 	it_end();
 	if (!have_cluster)
-		unit_skip("no cluster: KUBECONFIG is not set (run through hack/run-tests.sh)");
+		unit_skip("no cluster: KUBECONFIG is not set (run through "
+			  "hack/run-tests.sh)");
 	CHECK_NOT_NULL(it_api);
 }
 
 static bool setup(void)
 {
 	struct apiclient_options ao = APICLIENT_OPTIONS_DEFAULT;
-	struct kubeconfig_options ko = { 0 };
+	struct kubeconfig_options ko = {0};
 	struct errbuf eb = ERRBUF_INIT;
 
 	ko.kubeconfig = getenv("KUBECONFIG");
@@ -122,12 +123,12 @@ static enum err request(enum apiclient_method m, const char *path,
 
 	return apiclient_do(it_api,
 			    &(struct apiclient_request){
-				    .method = m,
-				    .path = path,
-				    .query = query,
-				    .body = body,
-				    .body_len = body ? strlen(body) : 0,
-				    .content_type = ctype,
+				.method = m,
+				.path = path,
+				.query = query,
+				.body = body,
+				.body_len = body ? strlen(body) : 0,
+				.content_type = ctype,
 			    },
 			    resp, res ? res : &tmp, eb);
 }
@@ -142,8 +143,8 @@ static enum err delete_path(const char *path, const char *body,
 			    struct errbuf *eb)
 {
 	struct apiclient_result res;
-	enum err e = request(APICLIENT_DELETE, path, NULL, body, NULL, NULL,
-			     &res, eb);
+	enum err e =
+	    request(APICLIENT_DELETE, path, NULL, body, NULL, NULL, &res, eb);
 
 	return e == ERR_NOT_FOUND ? ERR_OK : e;
 }
@@ -184,10 +185,10 @@ static enum err delete_all(enum kube_kind kind, const char *ns,
 			   struct errbuf *eb)
 {
 	static const char grace0[] =
-		"{\"apiVersion\":\"v1\",\"kind\":\"DeleteOptions\","
-		"\"gracePeriodSeconds\":0}";
+	    "{\"apiVersion\":\"v1\",\"kind\":\"DeleteOptions\","
+	    "\"gracePeriodSeconds\":0}";
 	struct apiclient_result res;
-	struct it_list l = { 0 };
+	struct it_list l = {0};
 	struct buf path;
 	enum err e;
 
@@ -213,9 +214,8 @@ static enum err delete_all(enum kube_kind kind, const char *ns,
 
 enum err it_ns_delete(const char *ns, bool finalize, struct errbuf *eb)
 {
-	static const enum kube_kind kinds[] = { KUBE_KIND_POD,
-						KUBE_KIND_ENDPOINTSLICE,
-						KUBE_KIND_SERVICE };
+	static const enum kube_kind kinds[] = {
+	    KUBE_KIND_POD, KUBE_KIND_ENDPOINTSLICE, KUBE_KIND_SERVICE};
 	char *path = xasprintf("/api/v1/namespaces/%s", ns);
 	char *fpath = xasprintf("%s/finalize", path);
 	char *body = xasprintf("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
@@ -258,10 +258,11 @@ static void node_cleanup(void *arg)
 enum err it_node_create(const char *name, const char *zone, struct errbuf *eb)
 {
 	char *body = xasprintf(
-		"{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{"
-		"\"name\":\"%s\",\"labels\":{\"kubernetes.io/hostname\":\"%s\"%s%s%s}}}",
-		name, name, zone ? ",\"topology.kubernetes.io/zone\":\"" : "",
-		zone ? zone : "", zone ? "\"" : "");
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{"
+	    "\"name\":\"%s\",\"labels\":{\"kubernetes.io/"
+	    "hostname\":\"%s\"%s%s%s}}}",
+	    name, name, zone ? ",\"topology.kubernetes.io/zone\":\"" : "",
+	    zone ? zone : "", zone ? "\"" : "");
 	enum err e = it_post("/api/v1/nodes", body, NULL, NULL, eb);
 
 	free(body);
@@ -295,11 +296,12 @@ enum err it_pod_create(const char *ns, const char *name, const char *node,
 		     "\"ports\":[{\"name\":\"http\",\"containerPort\":8080,"
 		     "\"protocol\":\"TCP\"},{\"name\":\"metrics\","
 		     "\"containerPort\":9090,\"protocol\":\"TCP\"}]}]}}",
-		     name, ns, app ? app : "none", node ? "\"nodeName\":\"" : "",
-		     node ? node : "", node ? "\"," : "");
+		     name, ns, app ? app : "none",
+		     node ? "\"nodeName\":\"" : "", node ? node : "",
+		     node ? "\"," : "");
 	BUG_ON(e != ERR_OK);
 	e = apiclient_create(it_api, KUBE_KIND_POD, ns, &body, out,
-			     &(struct apiclient_result){ 0 }, eb);
+			     &(struct apiclient_result){0}, eb);
 	buf_release(&body);
 	return e;
 }
@@ -307,17 +309,20 @@ enum err it_pod_create(const char *ns, const char *name, const char *node,
 static enum err patch(const char *path, const char *ctype, const char *json,
 		      struct errbuf *eb)
 {
-	return request(APICLIENT_PATCH, path, NULL, json, ctype, NULL, NULL, eb);
+	return request(APICLIENT_PATCH, path, NULL, json, ctype, NULL, NULL,
+		       eb);
 }
 
 enum err it_pod_set_status(const char *ns, const char *name, const char *ip,
 			   bool ready, struct errbuf *eb)
 {
 	char now[CLOCK_RFC3339_LEN];
-	char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/status", ns, name);
-	char *ips = ip ? xasprintf("\"podIP\":\"%s\",\"podIPs\":[{\"ip\":\"%s\"}],",
-				   ip, ip)
-		       : xstrdup("");
+	char *path =
+	    xasprintf("/api/v1/namespaces/%s/pods/%s/status", ns, name);
+	char *ips =
+	    ip ? xasprintf("\"podIP\":\"%s\",\"podIPs\":[{\"ip\":\"%s\"}],", ip,
+			   ip)
+	       : xstrdup("");
 	char *body;
 	enum err e;
 
@@ -350,11 +355,12 @@ enum err it_pod_delete(const char *ns, const char *name, bool force,
 		       struct errbuf *eb)
 {
 	char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name);
-	enum err e = delete_path(path,
-				 force ? "{\"apiVersion\":\"v1\",\"kind\":"
-					 "\"DeleteOptions\",\"gracePeriodSeconds\":0}"
-				       : NULL,
-				 eb);
+	enum err e =
+	    delete_path(path,
+			force ? "{\"apiVersion\":\"v1\",\"kind\":"
+				"\"DeleteOptions\",\"gracePeriodSeconds\":0}"
+			      : NULL,
+			eb);
 
 	free(path);
 	return e;
@@ -397,10 +403,10 @@ static enum err list_page(enum kube_kind kind, const char *path,
 			  const char *label_selector, const char *cont_in,
 			  struct list_ctx *lc, char **cont, struct errbuf *eb)
 {
-	struct kube_stream_options so = { .kind = kind,
-					  .mode = KUBE_STREAM_LIST,
-					  .on_event = on_item,
-					  .ctx = lc };
+	struct kube_stream_options so = {.kind = kind,
+					 .mode = KUBE_STREAM_LIST,
+					 .on_event = on_item,
+					 .ctx = lc};
 	struct apiclient_result res;
 	struct buf q;
 	enum err e;
@@ -413,11 +419,11 @@ static enum err list_page(enum kube_kind kind, const char *path,
 		apiclient_query_add(&q, "labelSelector", label_selector);
 	lc->stream = kube_stream_new(&so);
 	e = apiclient_do(it_api,
-			 &(struct apiclient_request){ .method = APICLIENT_GET,
-						      .path = path,
-						      .query = q.data,
-						      .on_data = on_bytes,
-						      .ctx = lc },
+			 &(struct apiclient_request){.method = APICLIENT_GET,
+						     .path = path,
+						     .query = q.data,
+						     .on_data = on_bytes,
+						     .ctx = lc},
 			 NULL, &res, eb);
 	if (e == ERR_OK)
 		e = kube_stream_finish(lc->stream, &lc->eb);
@@ -438,8 +444,8 @@ enum err it_list(enum kube_kind kind, const char *ns,
 		 const char *label_selector, struct it_list *out,
 		 struct errbuf *eb)
 {
-	struct it_list l = { 0 };
-	struct list_ctx lc = { .out = &l };
+	struct it_list l = {0};
+	struct list_ctx lc = {.out = &l};
 	char *cont = NULL;
 	struct buf path;
 	enum err e;
@@ -507,19 +513,19 @@ static bool same_objects(struct kube_object **a, size_t na,
 		if (c == 0 && !str_eq(a[i]->meta.resource_version,
 				      b[j]->meta.resource_version)) {
 			note(why, "%s/%s: store rv=%s, list rv=%s",
-				       a[i]->meta.ns, a[i]->meta.name,
-				       a[i]->meta.resource_version,
-				       b[j]->meta.resource_version);
+			     a[i]->meta.ns, a[i]->meta.name,
+			     a[i]->meta.resource_version,
+			     b[j]->meta.resource_version);
 			return false;
 		}
 		if (c < 0) {
-			note(why, "%s/%s only in the store",
-				       a[i]->meta.ns, a[i]->meta.name);
+			note(why, "%s/%s only in the store", a[i]->meta.ns,
+			     a[i]->meta.name);
 			return false;
 		}
 		if (c > 0) {
-			note(why, "%s/%s only in the list",
-				       b[j]->meta.ns, b[j]->meta.name);
+			note(why, "%s/%s only in the list", b[j]->meta.ns,
+			     b[j]->meta.name);
 			return false;
 		}
 		i++;
@@ -605,10 +611,10 @@ void it_counts_get(struct it_counts *c, struct it_counts *out)
 
 struct informer_handlers it_counting_handlers(struct it_counts *c)
 {
-	return (struct informer_handlers){ .on_add = on_add,
-					   .on_update = on_update,
-					   .on_delete = on_delete,
-					   .ctx = c };
+	return (struct informer_handlers){.on_add = on_add,
+					  .on_update = on_update,
+					  .on_delete = on_delete,
+					  .ctx = c};
 }
 
 static void informer_cleanup(void *arg)
@@ -648,7 +654,7 @@ static bool store_matches_pred(void *arg)
 void it_wait_store_matches(struct informer *inf, enum kube_kind kind,
 			   const char *ns, const char *label_selector)
 {
-	struct match_ctx m = { inf, kind, ns, label_selector, { 0 } };
+	struct match_ctx m = {inf, kind, ns, label_selector, {0}};
 	bool ok;
 
 	buf_init(&m.why, 0);

@@ -39,12 +39,12 @@
 extern struct apiclient *it_api;
 
 /* Like CHECK_OK, printing the errbuf's message on failure. */
-#define IT_CHECK_OK(expr, eb)                                                \
-	do {                                                                 \
-		enum err ie_ = (expr);                                       \
-		unit_checks++;                                               \
-		if (ie_ != ERR_OK)                                           \
-			unit_fail(__FILE__, __LINE__, "%s: %s: %s", #expr,   \
+#define IT_CHECK_OK(expr, eb)                                                  \
+	do {                                                                   \
+		enum err ie_ = (expr);                                         \
+		unit_checks++;                                                 \
+		if (ie_ != ERR_OK)                                             \
+			unit_fail(__FILE__, __LINE__, "%s: %s: %s", #expr,     \
 				  err_name(ie_), (eb)->msg);                   \
 	} while (0)
 
@@ -87,7 +87,8 @@ const char *it_ns_create(const char *prefix);
  * with finalize the "kubernetes" finalizer is removed through
  * /finalize and the namespace goes away; without, it stays Terminating.
  */
-enum err it_ns_delete(const char *ns, bool finalize, struct errbuf *eb) ATTR_WUR;
+enum err it_ns_delete(const char *ns, bool finalize,
+		      struct errbuf *eb) ATTR_WUR;
 
 /* Creates a Node (zone label unless NULL) and defers its deletion. */
 enum err it_node_create(const char *name, const char *zone,

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define POLL_MS 100
+#define POLL_MS		       100
 #define CLUSTER_CMD_TIMEOUT_MS 240000
 
 extern char **environ;
@@ -66,7 +66,8 @@ static char **cluster_env(void)
 	bool set = false;
 
 	while (environ[n]) {
-		set |= str_has_prefix(environ[n], "LOCAL_CLUSTER_STOP_TIMEOUT=");
+		set |=
+		    str_has_prefix(environ[n], "LOCAL_CLUSTER_STOP_TIMEOUT=");
 		n++;
 	}
 	env = xcalloc(n + 2, sizeof(*env));
@@ -107,7 +108,8 @@ int it_cluster(const char *cmd)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* ---- Child processes ------------------------------------------------------ */
+/* ---- Child processes ------------------------------------------------------
+ */
 
 static int temp_file(char path[256], const char *what)
 {
@@ -166,8 +168,7 @@ static enum err spawn(char *const argv[], struct it_proc *p, struct errbuf *eb)
 	return ERR_OK;
 }
 
-enum err it_proc_start(char *const argv[], struct it_proc *p,
-		       struct errbuf *eb)
+enum err it_proc_start(char *const argv[], struct it_proc *p, struct errbuf *eb)
 {
 	enum err e = spawn(argv, p, eb);
 
@@ -233,7 +234,7 @@ struct fanout {
 	atomic_size_t next;
 	atomic_bool failed;
 	pthread_mutex_t lock;
-	enum err first;	       /* guarded by lock */
+	enum err first;		/* guarded by lock */
 	struct errbuf first_eb; /* guarded by lock */
 };
 
@@ -266,7 +267,7 @@ enum err it_parallel(unsigned threads, size_t n,
 		     enum err (*fn)(void *ctx, size_t i, struct errbuf *eb),
 		     void *ctx, struct errbuf *eb)
 {
-	struct fanout f = { .fn = fn, .ctx = ctx, .n = n };
+	struct fanout f = {.fn = fn, .ctx = ctx, .n = n};
 	pthread_t tids[16];
 	unsigned started = 0;
 
