@@ -13,6 +13,7 @@
 #include "flags.h"
 #include "kubeconfig.h"
 #include "manager.h"
+#include "replay.h"
 
 #define STATUS_INTERVAL_S 60
 
@@ -27,6 +28,10 @@ struct cli {
 	const char *managed_by;
 	bool watch_list;
 	int64_t sync_timeout_ms;
+	long long max_per_slice;
+	long long workers;
+	int64_t batch_period_ms;
+	const char *controllers;
 	bool help;
 	bool version;
 };
@@ -58,6 +63,18 @@ static const struct flag flags[] = {
 	{ "cache-sync-timeout", FLAG_DURATION, &cli.sync_timeout_ms, "5m",
 	  "How long to wait for the caches to sync before giving up (0: forever)",
 	  0, 0, NULL },
+	{ "controllers", FLAG_STRING, &cli.controllers, "*",
+	  "Controllers to run: '*' for all, or a comma list of names, '-name' to disable one (names: endpointslice)",
+	  0, 0, NULL },
+	{ "max-endpoints-per-slice", FLAG_INT, &cli.max_per_slice, "100",
+	  "The maximum number of endpoints added to one EndpointSlice", 1,
+	  1000, NULL },
+	{ "concurrent-service-endpoint-syncs", FLAG_INT, &cli.workers, "5",
+	  "How many Services are synced at once", 1, 50, NULL },
+	{ "endpointslice-updates-batch-period", FLAG_DURATION,
+	  &cli.batch_period_ms, "0s",
+	  "How long to batch pod changes before syncing their Services", 0, 0,
+	  NULL },
 	{ "v", FLAG_INT, &cli.verbosity, "0",
 	  "Log verbosity: 0 (default) to 6", 0, 10, "v" },
 	{ "log-format", FLAG_STRING, &cli.log_format, "text",
@@ -72,8 +89,45 @@ static void usage(FILE *out)
 {
 	(void)fprintf(out,
 		"svc-controllers: EndpointSlice controller and ClusterIP/NodePort allocator for Kubernetes\n\n"
-		"Usage: svc-controllers [flags]\n\nFlags:\n");
+		"Usage: svc-controllers [flags]\n"
+		"       svc-controllers replay --trace FILE [flags]   (see 'svc-controllers replay --help')\n\nFlags:\n");
 	flags_usage(out, flags, ARRAY_SIZE(flags));
+}
+
+/* Which controllers --controllers selects (kube-controller-manager's
+ * syntax: '*', names, '-name'). */
+static int parse_controllers(const char *spec, bool *epslice)
+{
+	char *copy = xstrdup(spec);
+	char *save = copy;
+	bool all = false;
+	int rc = 0;
+
+	*epslice = false;
+	for (char *tok = copy; tok && *tok; tok = save) {
+		char *comma = strchr(tok, ',');
+		bool neg = tok[0] == '-';
+		const char *name = neg ? tok + 1 : tok;
+
+		save = comma ? comma + 1 : NULL;
+		if (comma)
+			*comma = '\0';
+		if (strcmp(name, "*") == 0 && !neg) {
+			all = true;
+			*epslice = true;
+		} else if (strcmp(name, "endpointslice") == 0 ||
+			   strcmp(name, "endpointslice-controller") == 0) {
+			*epslice = !neg;
+		} else {
+			(void)fprintf(stderr, "svc-controllers: invalid value \"%s\" for flag --controllers: unknown controller \"%s\"\n",
+				      spec, name);
+			rc = 2;
+			break;
+		}
+	}
+	(void)all;
+	free(copy);
+	return rc;
 }
 
 static int parse_cli(int argc, char **argv)
@@ -143,12 +197,17 @@ static int run(const sigset_t *set)
 		.managed_by = cli.managed_by,
 		.watch_list = cli.watch_list,
 		.sync_timeout_ms = cli.sync_timeout_ms,
+		.max_per_slice = (int)cli.max_per_slice,
+		.workers = (int)cli.workers,
+		.batch_period_ms = cli.batch_period_ms,
 	};
 	struct errbuf eb = ERRBUF_INIT;
 	struct kubeconfig *cfg = NULL;
 	struct manager *m = NULL;
 	int rc = 1;
 
+	if (parse_controllers(cli.controllers, &mo.run_epslice) != 0)
+		return 2;
 	if (kubeconfig_load(&ko, &cfg, &eb) != ERR_OK) {
 		log_error("cannot load the API server configuration: %s", eb.msg);
 		return 1;
@@ -169,10 +228,94 @@ out:
 	return rc;
 }
 
+/* ---- replay ---------------------------------------------------------- */
+
+struct replay_cli {
+	const char *trace;
+	long long max_per_slice;
+	const char *managed_by;
+	const char *print;
+	bool stats;
+	long long sync_every;
+	long long seed;
+	long long verbosity;
+	bool help;
+};
+
+static struct replay_cli rcli;
+
+static const struct flag replay_flags[] = {
+	{ "trace", FLAG_STRING, &rcli.trace, NULL,
+	  "JSON-lines file of watch events to replay ('-' for stdin); required",
+	  0, 0, NULL },
+	{ "max-endpoints-per-slice", FLAG_INT, &rcli.max_per_slice, "100",
+	  "The maximum number of endpoints added to one EndpointSlice", 1,
+	  1000, NULL },
+	{ "managed-by", FLAG_STRING, &rcli.managed_by,
+	  "endpointslice-controller.k8s.io",
+	  "The endpointslice.kubernetes.io/managed-by value of our slices", 0,
+	  0, NULL },
+	{ "print", FLAG_STRING, &rcli.print, "endpointslices",
+	  "What to print at the end: endpointslices, services or all", 0, 0,
+	  NULL },
+	{ "stats", FLAG_BOOL, &rcli.stats, NULL,
+	  "Print writes by verb and kind, events and events per second to stderr",
+	  0, 0, NULL },
+	{ "sync-every", FLAG_INT, &rcli.sync_every, "1",
+	  "Run the controllers to quiescence after every N events", 1,
+	  1000000000, NULL },
+	{ "seed", FLAG_INT, &rcli.seed, "1",
+	  "Seed of generated names and UIDs", 0, 0, NULL },
+	{ "v", FLAG_INT, &rcli.verbosity, "0", "Log verbosity", 0, 10, "v" },
+	{ "help", FLAG_BOOL, &rcli.help, NULL, "Print this help and exit", 0,
+	  0, "h" },
+};
+
+static int replay_main(int argc, char **argv)
+{
+	struct errbuf eb = ERRBUF_INIT;
+	struct replay_options ro;
+	int npos = 0;
+
+	if (flags_parse(replay_flags, ARRAY_SIZE(replay_flags), argc, argv, 2,
+			&npos, &eb) != ERR_OK) {
+		(void)fprintf(stderr, "svc-controllers replay: %s\n", eb.msg);
+		return 2;
+	}
+	if (rcli.help) {
+		(void)printf("Usage: svc-controllers replay --trace FILE [flags]\n\n"
+			     "Replays recorded watch events through the controllers against an\n"
+			     "in-memory API and prints the final objects as a kubectl-style List.\n\nFlags:\n");
+		flags_usage(stdout, replay_flags, ARRAY_SIZE(replay_flags));
+		return 0;
+	}
+	if (npos > 0 || !rcli.trace) {
+		(void)fprintf(stderr, "svc-controllers replay: %s\n",
+			      npos > 0 ? "unexpected argument" : "--trace is required");
+		return 2;
+	}
+	if (strcmp(rcli.print, "endpointslices") != 0 &&
+	    strcmp(rcli.print, "services") != 0 && strcmp(rcli.print, "all") != 0) {
+		(void)fprintf(stderr, "svc-controllers replay: invalid value \"%s\" for flag --print: want endpointslices, services or all\n",
+			      rcli.print);
+		return 2;
+	}
+	log_verbosity = (int)rcli.verbosity;
+	ro = (struct replay_options){ rcli.trace, (int)rcli.max_per_slice,
+				      rcli.managed_by, rcli.print, rcli.stats,
+				      rcli.sync_every, (uint64_t)rcli.seed,
+				      stdout };
+	return replay_run(&ro);
+}
+
 int main(int argc, char **argv)
 {
 	sigset_t set;
-	int rc = parse_cli(argc, argv);
+	int rc;
+
+	if (argc > 1 && strcmp(argv[1], "replay") == 0)
+		return replay_main(argc, argv);
+	rc = parse_cli(argc, argv);
 
 	if (rc)
 		return rc;

@@ -6,9 +6,13 @@
 #include "base.h"
 #include "manager.h"
 
+#include <unistd.h>
+
 #include "apiclient.h"
+#include "epsctl.h"
 #include "informer.h"
 #include "kubeconfig.h"
+#include "recorder.h"
 
 enum { INF_PODS = 0, INF_SERVICES, INF_NODES, INF_SLICES, INF__COUNT };
 
@@ -17,6 +21,9 @@ struct manager {
 	struct apiclient *api;		    /* owned */
 	struct informer *inf[INF__COUNT];   /* owned */
 	char *slice_selector;		    /* owned */
+	struct recorder *rec;		    /* owned */
+	struct epsctl_api_ctx writer_ctx;
+	struct epsctl *epsctl;		    /* owned */
 	bool started;
 };
 
@@ -59,6 +66,45 @@ static enum err make_informers(struct manager *m)
 	return ERR_OK;
 }
 
+static enum err make_epsctl(struct manager *m)
+{
+	struct epsctl_options o = {
+		.cfg = { m->opts.max_per_slice, m->opts.managed_by },
+		.workers = m->opts.workers,
+		.batch_period_ms = m->opts.batch_period_ms,
+	};
+	struct epsctl_sources src = {
+		informer_store(m->inf[INF_PODS]),
+		informer_store(m->inf[INF_SERVICES]),
+		informer_store(m->inf[INF_NODES]),
+		informer_store(m->inf[INF_SLICES]),
+	};
+	struct recorder_options ro = { .controller = "endpoint-slice-controller" };
+	char host[256] = "svc-controllers";
+	struct informer_handlers h;
+	struct epsctl_writer w;
+	enum err e;
+
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		(void)snprintf(host, sizeof(host), "svc-controllers");
+	ro.instance = host;
+	m->rec = recorder_new(m->api, &ro);
+	m->writer_ctx = (struct epsctl_api_ctx){ m->api, m->rec };
+	epsctl_api_writer(&m->writer_ctx, &w);
+	e = epsctl_new(&o, &src, &w, &m->epsctl);
+	if (e != ERR_OK)
+		return e;
+	epsctl_pod_handlers(m->epsctl, &h);
+	informer_add_handlers(m->inf[INF_PODS], &h);
+	epsctl_service_handlers(m->epsctl, &h);
+	informer_add_handlers(m->inf[INF_SERVICES], &h);
+	epsctl_node_handlers(m->epsctl, &h);
+	informer_add_handlers(m->inf[INF_NODES], &h);
+	epsctl_slice_handlers(m->epsctl, &h);
+	informer_add_handlers(m->inf[INF_SLICES], &h);
+	return ERR_OK;
+}
+
 enum err manager_new(const struct kubeconfig *cfg,
 		     const struct manager_options *opts, struct manager **out,
 		     struct errbuf *eb)
@@ -73,6 +119,10 @@ enum err manager_new(const struct kubeconfig *cfg,
 	e = apiclient_new(cfg, &ao, &m->api, eb);
 	if (e == ERR_OK)
 		e = make_informers(m);
+	if (e == ERR_OK && m->opts.run_epslice)
+		e = make_epsctl(m);
+	if (e == ERR_OK && !m->epsctl && m->opts.run_epslice)
+		e = errbuf_set(eb, ERR_INVALID, "cannot set up the EndpointSlice controller");
 	if (e != ERR_OK) {
 		manager_free(m);
 		return e;
@@ -97,6 +147,16 @@ enum err manager_start(struct manager *m, struct errbuf *eb)
 			return errbuf_set(eb, ERR_TIMEOUT,
 					  "the %s cache did not sync",
 					  kube_kind_name(informer_kind(m->inf[i])));
+	if (!m->epsctl)
+		return ERR_OK;
+	/* Node ratios first, so no Service loses its hints at start-up
+	 * (endpointslice.md §6.2 recommendation). */
+	epsctl_refresh_nodes(m->epsctl);
+	epsctl_enqueue_all(m->epsctl);
+	if (epsctl_start(m->epsctl) != ERR_OK)
+		return errbuf_set(eb, ERR_IO, "cannot start the EndpointSlice workers");
+	log_info("endpointslice controller started workers=%d max-endpoints-per-slice=%d managed-by=%s",
+		 m->opts.workers, m->opts.max_per_slice, m->opts.managed_by);
 	return ERR_OK;
 }
 
@@ -117,16 +177,28 @@ void manager_counts(struct manager *m, struct manager_counts *out)
 void manager_log_counts(struct manager *m)
 {
 	struct manager_counts c;
+	struct epsctl_stats es;
 
 	manager_counts(m, &c);
 	log_info("caches pods=%zu services=%zu nodes=%zu endpointslices=%zu bytes=%zu",
 		 c.pods, c.services, c.nodes, c.endpointslices, c.bytes);
+	if (!m->epsctl)
+		return;
+	epsctl_stats(m->epsctl, &es);
+	log_v(1, "endpointslice syncs=%llu errors=%llu stale=%llu creates=%llu updates=%llu deletes=%llu queue=%llu",
+	      (unsigned long long)es.syncs_success,
+	      (unsigned long long)es.syncs_error,
+	      (unsigned long long)es.syncs_stale, (unsigned long long)es.creates,
+	      (unsigned long long)es.updates, (unsigned long long)es.deletes,
+	      (unsigned long long)es.queue_depth);
 }
 
 void manager_stop(struct manager *m)
 {
 	if (!m || !m->started)
 		return;
+	if (m->epsctl)
+		epsctl_stop(m->epsctl);
 	for (int i = INF__COUNT - 1; i >= 0; i--)
 		informer_stop(m->inf[i]);
 	m->started = false;
@@ -137,8 +209,10 @@ void manager_free(struct manager *m)
 	if (!m)
 		return;
 	manager_stop(m);
+	epsctl_free(m->epsctl);
 	for (int i = 0; i < INF__COUNT; i++)
 		informer_free(m->inf[i]);
+	recorder_free(m->rec);
 	apiclient_free(m->api);
 	free(m->slice_selector);
 	free(m);

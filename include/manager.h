@@ -22,6 +22,10 @@ struct manager_options {
 	const char *managed_by;	  /* --managed-by: our EndpointSlices' label */
 	bool watch_list;	  /* try watch-list before LIST+WATCH */
 	int64_t sync_timeout_ms;  /* how long to wait for caches (0: forever) */
+	bool run_epslice;	  /* the EndpointSlice controller */
+	int max_per_slice;	  /* --max-endpoints-per-slice */
+	int workers;		  /* --concurrent-service-endpoint-syncs */
+	int64_t batch_period_ms;  /* --endpointslice-updates-batch-period */
 };
 
 struct manager_counts {
