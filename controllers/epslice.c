@@ -15,7 +15,8 @@
 #include "epslice_internal.h"
 #include "hints.h"
 
-/* ---- Pointer vectors ------------------------------------------------------ */
+/* ---- Pointer vectors ------------------------------------------------------
+ */
 
 void epslice__vec_push(struct epslice__vec *v, void *item)
 {
@@ -32,7 +33,8 @@ void epslice__vec_release(struct epslice__vec *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* ---- Record builders ------------------------------------------------------ */
+/* ---- Record builders ------------------------------------------------------
+ */
 
 static const char **strv_copy(struct kube_object *o, const char *const *v,
 			      uint32_t n, bool intern)
@@ -134,7 +136,8 @@ static void ports_copy(struct kube_endpointslice *s,
 	for (uint32_t i = 0; i < n; i++) {
 		v[i] = ports[i];
 		v[i].name = kube_set_str(&s->obj, ports[i].name);
-		v[i].app_protocol = kube_set_str(&s->obj, ports[i].app_protocol);
+		v[i].app_protocol =
+		    kube_set_str(&s->obj, ports[i].app_protocol);
 	}
 	s->ports = v;
 	s->n_ports = n;
@@ -157,8 +160,8 @@ static void owners_copy(struct kube_object *o, const struct kube_meta *src)
 	o->meta.n_owners = src->n_owners;
 }
 
-struct kube_endpointslice *
-epslice__clone(const struct kube_endpointslice *src, bool with_endpoints)
+struct kube_endpointslice *epslice__clone(const struct kube_endpointslice *src,
+					  bool with_endpoints)
 {
 	struct kube_object *o = kube_object_new(KUBE_KIND_ENDPOINTSLICE);
 	struct kube_endpointslice *s = (struct kube_endpointslice *)o;
@@ -177,8 +180,8 @@ epslice__clone(const struct kube_endpointslice *src, bool with_endpoints)
 	s->address_type = src->address_type;
 	ports_copy(s, src->ports, src->n_ports);
 	if (with_endpoints) {
-		const struct kube_endpoint **eps =
-		    xcalloc(src->n_endpoints + 1, sizeof(*eps));
+		const struct kube_endpoint **eps = xcalloc(
+		    src->n_endpoints + 1, sizeof(const struct kube_endpoint *));
 
 		for (uint32_t i = 0; i < src->n_endpoints; i++)
 			eps[i] = &src->endpoints[i];
@@ -198,8 +201,8 @@ static bool dns_subdomain(const char *s)
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-		bool edge = i == 0 || i == n - 1 || s[i - 1] == '.' ||
-			    s[i + 1] == '.';
+		bool edge =
+		    i == 0 || i == n - 1 || s[i - 1] == '.' || s[i + 1] == '.';
 
 		if (alnum)
 			continue;
@@ -215,8 +218,7 @@ static const char *slice_prefix(struct kube_object *o, const char *svc)
 {
 	char *masked = xasprintf("%sa", svc);
 	char *prefix = xasprintf("%s-", svc);
-	const char *out =
-	    kube_set_str(o, dns_subdomain(masked) ? prefix : svc);
+	const char *out = kube_set_str(o, dns_subdomain(masked) ? prefix : svc);
 
 	free(masked);
 	free(prefix);
@@ -248,7 +250,8 @@ epslice__new_slice(struct epslice__ctx *ctx, enum kube_address_type type,
 	return s;
 }
 
-/* ---- Public predicates ------------------------------------------------------ */
+/* ---- Public predicates ------------------------------------------------------
+ */
 
 bool epslice_service_managed(const struct kube_service *svc)
 {
@@ -259,8 +262,8 @@ bool epslice_selector_matches(const struct kube_labels *selector,
 			      const struct kube_labels *pod_labels)
 {
 	for (uint32_t i = 0; i < selector->n; i++) {
-		const char *v = kube_labels_get(pod_labels,
-						selector->items[i].key);
+		const char *v =
+		    kube_labels_get(pod_labels, selector->items[i].key);
 
 		if (!v || strcmp(v, selector->items[i].value) != 0)
 			return false;
@@ -281,7 +284,8 @@ bool epslice_owned_by(const struct kube_endpointslice *slice,
 	return false;
 }
 
-/* ---- Plan and hooks ---------------------------------------------------------- */
+/* ---- Plan and hooks
+ * ---------------------------------------------------------- */
 
 void epslice_plan_release(struct epslice_plan *plan)
 {
@@ -314,7 +318,7 @@ void epslice_plan_event(struct epslice_plan *plan, enum epslice_event_type t,
 }
 
 struct kube_endpointslice *epslice_work_promote(struct epslice_work *w,
-					       size_t i)
+						size_t i)
 {
 	struct epslice__type *t = w->priv;
 	struct kube_endpointslice *s;
@@ -323,7 +327,8 @@ struct kube_endpointslice *epslice_work_promote(struct epslice_work *w,
 	s = epslice__clone(w->unchanged[i], true);
 	epslice__vec_push(&t->update, s);
 	memmove(&w->unchanged[i], &w->unchanged[i + 1],
-		(w->n_unchanged - i - 1) * sizeof(*w->unchanged));
+		(w->n_unchanged - i - 1) *
+		    sizeof(const struct kube_endpointslice *));
 	w->n_unchanged--;
 	t->unchanged.n = w->n_unchanged;
 	w->update = (struct kube_endpointslice **)t->update.p;
@@ -347,12 +352,15 @@ void epslice_set_hints(struct kube_endpointslice *s, size_t e,
 	ep->has_hints = ep->n_hint_zones || ep->n_hint_nodes;
 }
 
-/* ---- Inputs ------------------------------------------------------------------ */
+/* ---- Inputs
+ * ------------------------------------------------------------------ */
 
 static int cmp_pod(const void *pa, const void *pb)
 {
-	const struct kube_meta *a = &(*(const struct kube_pod *const *)pa)->obj.meta;
-	const struct kube_meta *b = &(*(const struct kube_pod *const *)pb)->obj.meta;
+	const struct kube_meta *a =
+	    &(*(const struct kube_pod *const *)pa)->obj.meta;
+	const struct kube_meta *b =
+	    &(*(const struct kube_pod *const *)pb)->obj.meta;
 	int c = strcmp(a->ns, b->ns);
 
 	return c ? c : strcmp(a->name, b->name);
@@ -372,17 +380,19 @@ static int cmp_slice(const void *pa, const void *pb)
 static void ctx_init(struct epslice__ctx *ctx, const struct epslice_input *in)
 {
 	ctx->scratch = kube_object_new(KUBE_KIND_ENDPOINTSLICE);
-	ctx->pods = xcalloc(in->n_pods + 1, sizeof(*ctx->pods));
+	ctx->pods = xcalloc(in->n_pods + 1, sizeof(const struct kube_pod *));
 	for (size_t i = 0; i < in->n_pods; i++)
 		ctx->pods[ctx->n_pods++] = in->pods[i];
-	qsort(ctx->pods, ctx->n_pods, sizeof(*ctx->pods), cmp_pod);
+	qsort(ctx->pods, ctx->n_pods, sizeof(const struct kube_pod *), cmp_pod);
 	/* Slices being deleted are ignored (PR #109624); the rest are
 	 * walked in name order, our fixed stand-in for lister order. */
-	ctx->slices = xcalloc(in->n_slices + 1, sizeof(*ctx->slices));
+	ctx->slices = xcalloc(in->n_slices + 1,
+			      sizeof(const struct kube_endpointslice *));
 	for (size_t i = 0; i < in->n_slices; i++)
 		if (!kube_object_deleting(&in->slices[i]->obj))
 			ctx->slices[ctx->n_slices++] = in->slices[i];
-	qsort(ctx->slices, ctx->n_slices, sizeof(*ctx->slices), cmp_slice);
+	qsort(ctx->slices, ctx->n_slices,
+	      sizeof(const struct kube_endpointslice *), cmp_slice);
 	epslice__desired_labels(ctx, ctx->scratch, &ctx->labels);
 }
 
@@ -427,7 +437,8 @@ static size_t address_types(const struct kube_service *svc,
 	return n;
 }
 
-/* ---- One address type (§5.2) ------------------------------------------------- */
+/* ---- One address type (§5.2)
+ * ------------------------------------------------- */
 
 /* Existing owned slices of one port-set key. */
 struct egroup {
@@ -466,8 +477,8 @@ static void partition(struct epslice__ctx *ctx, struct epslice__type *t,
 			continue;
 		}
 		epslice__vec_push(
-		    &egroup_get(groups, epslice__port_key(ctx->scratch, s->ports,
-							  s->n_ports))
+		    &egroup_get(groups, epslice__port_key(ctx->scratch,
+							  s->ports, s->n_ports))
 			 ->slices,
 		    (void *)(uintptr_t)s);
 	}
@@ -487,10 +498,10 @@ static void place_groups(struct epslice__ctx *ctx, struct epslice__type *t,
 		struct egroup *eg = egroup_get(groups, g->key);
 
 		eg->desired = true;
-		epslice__place(ctx, t, g,
-			       (const struct kube_endpointslice *const *)
-				   eg->slices.p,
-			       eg->slices.n);
+		epslice__place(
+		    ctx, t, g,
+		    (const struct kube_endpointslice *const *)eg->slices.p,
+		    eg->slices.n);
 		ctx->plan->endpoints_desired += g->n_live;
 		ctx->plan->slices_desired += div_up(g->n_live, ctx->max);
 	}
@@ -561,8 +572,9 @@ static void delete_unsupported(struct epslice__ctx *ctx,
 			supported |= s->address_type == types[j];
 		if (supported)
 			continue;
-		plan->deletes = xrealloc(plan->deletes, (plan->n_deletes + 1) *
-							    sizeof(*plan->deletes));
+		plan->deletes =
+		    xrealloc(plan->deletes, (plan->n_deletes + 1) *
+						sizeof(struct kube_object *));
 		plan->deletes[plan->n_deletes++] =
 		    kube_object_ref((struct kube_object *)(uintptr_t)&s->obj);
 	}
@@ -601,7 +613,9 @@ enum err epslice_reconcile(const struct epslice_config *cfg,
 	c = *cfg;
 	if (!c.managed_by || !*c.managed_by)
 		c.managed_by = EPSLICE_MANAGED_BY_DEFAULT;
-	ctx = (struct epslice__ctx){.cfg = &c, .svc = in->svc, .in = in,
+	ctx = (struct epslice__ctx){.cfg = &c,
+				    .svc = in->svc,
+				    .in = in,
 				    .plan = plan,
 				    .max = (size_t)c.max_per_slice};
 	ctx_init(&ctx, in);

@@ -61,7 +61,7 @@ enum err epslice__canon_ip(const char *ip, enum kube_ip_family *family,
 	if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(void *)a)) {
 		*family = KUBE_FAMILY_IPV4;
 		return inet_ntop(AF_INET, a + 12, out, 64) ? ERR_OK
-							    : ERR_INVALID;
+							   : ERR_INVALID;
 	}
 	*family = KUBE_FAMILY_IPV6;
 	return inet_ntop(AF_INET6, a, out, 64) ? ERR_OK : ERR_INVALID;
@@ -113,7 +113,8 @@ static bool sets_hostname(const struct kube_pod *p,
 /* Upstream podToEndpoint; strings in o's arena. */
 static void build_endpoint(struct kube_object *o,
 			   const struct kube_service *svc,
-			   const struct kube_pod *p, const struct kube_node *node,
+			   const struct kube_pod *p,
+			   const struct kube_node *node,
 			   enum kube_address_type t, struct kube_endpoint *ep)
 {
 	bool serving = p->ready == KUBE_TRUE;
@@ -218,8 +219,7 @@ static bool find_port(const struct kube_pod *p,
 
 /* Upstream getEndpointPorts into out (room for svc->n_ports). */
 static uint32_t pod_ports(const struct kube_service *svc,
-			  const struct kube_pod *p,
-			  struct kube_slice_port *out)
+			  const struct kube_pod *p, struct kube_slice_port *out)
 {
 	uint32_t n = 0;
 
@@ -454,8 +454,8 @@ static void desired_pod(struct epslice__ctx *ctx, struct epslice__type *t,
 	g = group_get(ctx, t, tmp, pod_ports(svc, p, tmp));
 	node = lookup_node(ctx, p);
 	if (!node && !svc->publish_not_ready) {
-		log_v(2, "skipping pod=%s/%s node=%s not found",
-		      p->obj.meta.ns, p->obj.meta.name, nz(p->node_name));
+		log_v(2, "skipping pod=%s/%s node=%s not found", p->obj.meta.ns,
+		      p->obj.meta.name, nz(p->node_name));
 		note_missing_node(ctx, p);
 		return;
 	}
@@ -548,7 +548,7 @@ bool epslice__labels_changed(const struct kube_labels *slice,
 
 		if (!a || !b)
 			return a != b;
-		if (strcmp(a->key, b->key) || strcmp(a->value, b->value))
+		if (!str_eq(a->key, b->key) || !str_eq(a->value, b->value))
 			return true;
 	}
 }

@@ -14,7 +14,8 @@
 
 #include "epslice_internal.h"
 
-/* ---- Placeholder (§5.2 step 5) -------------------------------------------- */
+/* ---- Placeholder (§5.2 step 5) --------------------------------------------
+ */
 
 static const char *nz(const char *s)
 {
@@ -27,8 +28,8 @@ static bool labels_equal(const struct kube_labels *a,
 	if (a->n != b->n)
 		return false;
 	for (uint32_t i = 0; i < a->n; i++)
-		if (strcmp(a->items[i].key, b->items[i].key) ||
-		    strcmp(a->items[i].value, b->items[i].value))
+		if (!str_eq(a->items[i].key, b->items[i].key) ||
+		    !str_eq(a->items[i].value, b->items[i].value))
 			return false;
 	return true;
 }
@@ -38,12 +39,13 @@ static bool owners_equal(const struct kube_meta *a, const struct kube_meta *b)
 	if (a->n_owners != b->n_owners)
 		return false;
 	for (uint32_t i = 0; i < a->n_owners; i++) {
-		const struct kube_owner_ref *x = &a->owners[i], *y = &b->owners[i];
+		const struct kube_owner_ref *x = &a->owners[i],
+					    *y = &b->owners[i];
 
-		if (strcmp(nz(x->api_version), nz(y->api_version)) ||
-		    strcmp(nz(x->kind), nz(y->kind)) ||
-		    strcmp(nz(x->name), nz(y->name)) ||
-		    strcmp(nz(x->uid), nz(y->uid)) ||
+		if (!str_eq(nz(x->api_version), nz(y->api_version)) ||
+		    !str_eq(nz(x->kind), nz(y->kind)) ||
+		    !str_eq(nz(x->name), nz(y->name)) ||
+		    !str_eq(nz(x->uid), nz(y->uid)) ||
 		    x->controller != y->controller ||
 		    x->block_owner_deletion != y->block_owner_deletion)
 			return false;
@@ -79,7 +81,8 @@ void epslice__placeholder(struct epslice__ctx *ctx, struct epslice__type *t)
 	epslice__vec_push(&t->create, ph);
 }
 
-/* ---- Recycling (§5.4 step 1) ----------------------------------------------- */
+/* ---- Recycling (§5.4 step 1) -----------------------------------------------
+ */
 
 /* The last create takes over each owned delete of the same address type;
  * the object written stays the fresh one, with the old name only. */
@@ -103,7 +106,8 @@ static void recycle(struct epslice__ctx *ctx, struct epslice__type *t)
 	}
 }
 
-/* ---- Trigger time (§4.3) --------------------------------------------------- */
+/* ---- Trigger time (§4.3) ---------------------------------------------------
+ */
 
 void epslice__format_trigger(int64_t ms, char out[CLOCK_RFC3339_LEN])
 {
@@ -124,12 +128,13 @@ void epslice__format_trigger(int64_t ms, char out[CLOCK_RFC3339_LEN])
 	memcpy(end, "Z", 2);
 }
 
-/* ---- The plan ------------------------------------------------------------- */
+/* ---- The plan -------------------------------------------------------------
+ */
 
 static void plan_push(struct kube_object ***arr, size_t *n,
 		      struct kube_object *o)
 {
-	*arr = xrealloc(*arr, (*n + 1) * sizeof(**arr));
+	*arr = xrealloc(*arr, (*n + 1) * sizeof(struct kube_object *));
 	(*arr)[(*n)++] = o;
 }
 
@@ -164,9 +169,9 @@ void epslice__finalize(struct epslice__ctx *ctx, struct epslice__type *t)
 	for (size_t i = 0; i < t->del.n; i++) {
 		const struct kube_endpointslice *s = t->del.p[i];
 
-		plan_push(&plan->deletes, &plan->n_deletes,
-			  kube_object_ref((struct kube_object *)(uintptr_t)&s
-					      ->obj));
+		plan_push(
+		    &plan->deletes, &plan->n_deletes,
+		    kube_object_ref((struct kube_object *)(uintptr_t)&s->obj));
 	}
 	t->create.n = 0;
 	t->update.n = 0;

@@ -43,14 +43,14 @@ struct epslice__dep {
 
 /* A port-set key (§3.2) with its desired endpoint set. */
 struct epslice__group {
-	const char *key;		/* canonical port-set key, scratch */
+	const char *key; /* canonical port-set key, scratch */
 	uint32_t n_ports;
-	struct kube_slice_port *ports;	/* sorted (the key's order), scratch */
-	size_t n;			/* entries in eps, dead ones too */
+	struct kube_slice_port *ports; /* sorted (the key's order), scratch */
+	size_t n;		       /* entries in eps, dead ones too */
 	size_t cap;
-	struct epslice__dep *eps;	/* heap, in pod order */
-	size_t n_live;			/* entries not dead: |D| */
-	size_t *by_id;			/* heap: live indexes sorted by id */
+	struct epslice__dep *eps; /* heap, in pod order */
+	size_t n_live;		  /* entries not dead: |D| */
+	size_t *by_id;		  /* heap: live indexes sorted by id */
 };
 
 /* Shared state of one reconcile. */
@@ -59,25 +59,25 @@ struct epslice__ctx {
 	const struct kube_service *svc;
 	const struct epslice_input *in;
 	struct epslice_plan *plan;
-	size_t max;			  /* endpoints per slice, M */
-	struct kube_object *scratch;	  /* arena of the desired state */
-	const struct kube_pod **pods;	  /* heap: sorted by ns/name */
+	size_t max;		      /* endpoints per slice, M */
+	struct kube_object *scratch;  /* arena of the desired state */
+	const struct kube_pod **pods; /* heap: sorted by ns/name */
 	size_t n_pods;
 	const struct kube_endpointslice **slices; /* heap: live, by name */
 	size_t n_slices;
-	struct kube_labels labels;	  /* desired labels (§4.2), scratch */
+	struct kube_labels labels; /* desired labels (§4.2), scratch */
 };
 
 /* The work of one address type. */
 struct epslice__type {
 	enum kube_address_type type;
-	size_t n_existing;		/* existing slices of this type */
+	size_t n_existing; /* existing slices of this type */
 	size_t n_groups;
-	struct epslice__group *groups;	/* heap, in first-seen pod order */
-	struct epslice__vec create;	/* struct kube_endpointslice *, owned */
-	struct epslice__vec update;	/* struct kube_endpointslice *, owned */
-	struct epslice__vec del;	/* const struct kube_endpointslice * */
-	struct epslice__vec unchanged;	/* const struct kube_endpointslice * */
+	struct epslice__group *groups; /* heap, in first-seen pod order */
+	struct epslice__vec create;    /* struct kube_endpointslice *, owned */
+	struct epslice__vec update;    /* struct kube_endpointslice *, owned */
+	struct epslice__vec del;       /* const struct kube_endpointslice * */
+	struct epslice__vec unchanged; /* const struct kube_endpointslice * */
 	size_t added;
 	size_t removed;
 };
@@ -129,8 +129,8 @@ epslice__new_slice(struct epslice__ctx *ctx, enum kube_address_type type,
 		   const struct kube_slice_port *ports, uint32_t n_ports);
 /* A deep copy of an existing slice (all metadata kept), endpoints left
  * out when with_endpoints is false. */
-struct kube_endpointslice *
-epslice__clone(const struct kube_endpointslice *src, bool with_endpoints);
+struct kube_endpointslice *epslice__clone(const struct kube_endpointslice *src,
+					  bool with_endpoints);
 /* Replaces the labels of o with a copy of l. */
 void epslice__set_labels(struct kube_object *o, const struct kube_labels *l);
 /* Sets (value non-NULL) or removes annotation key on o. */

@@ -18,8 +18,8 @@
 
 struct draft {
 	const struct kube_endpointslice *orig; /* NULL for a new slice */
-	bool relabel;			/* write the desired labels */
-	struct epslice__vec eps;	/* const struct kube_endpoint * */
+	bool relabel;			       /* write the desired labels */
+	struct epslice__vec eps; /* const struct kube_endpoint * */
 };
 
 /* Placement state of one group. */
@@ -168,8 +168,9 @@ static const struct kube_endpointslice *slice_to_fill(struct place *pl)
 	const struct kube_endpointslice *s;
 
 	for (size_t i = 0; i < pl->unchanged.n; i++) {
-		size_t len = ((const struct kube_endpointslice *)
-				  pl->unchanged.p[i])->n_endpoints;
+		size_t len =
+		    ((const struct kube_endpointslice *)pl->unchanged.p[i])
+			->n_endpoints;
 
 		if (len + pl->left > pl->ctx->max)
 			continue;
