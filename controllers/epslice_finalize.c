@@ -13,6 +13,7 @@
 #include "epslice.h"
 
 #include "epslice_internal.h"
+#include "triggertime.h"
 
 /* ---- Placeholder (§5.2 step 5) --------------------------------------------
  */
@@ -106,28 +107,6 @@ static void recycle(struct epslice__ctx *ctx, struct epslice__type *t)
 	}
 }
 
-/* ---- Trigger time (§4.3) ---------------------------------------------------
- */
-
-void epslice__format_trigger(int64_t ms, char out[CLOCK_RFC3339_LEN])
-{
-	char *dot, *end;
-
-	/* "…:SS.mmm000Z" trimmed to Go's RFC3339Nano: no trailing zeros. */
-	clock_format_rfc3339(ms, true, out);
-	dot = strchr(out, '.');
-	if (!dot)
-		return;
-	end = strchr(dot, 'Z');
-	if (!end)
-		return;
-	while (end > dot + 1 && end[-1] == '0')
-		end--;
-	if (end == dot + 1)
-		end = dot;
-	memcpy(end, "Z", 2);
-}
-
 /* ---- The plan -------------------------------------------------------------
  */
 
@@ -146,7 +125,8 @@ void epslice__finalize(struct epslice__ctx *ctx, struct epslice__type *t)
 
 	recycle(ctx, t);
 	if (ctx->in->trigger_ms) {
-		epslice__format_trigger(ctx->in->trigger_ms, ts);
+		/* §4.3: RFC 3339 UTC, fraction trimmed as Go's RFC3339Nano. */
+		triggertime_format(ctx->in->trigger_ms, ts);
 		value = ts;
 	}
 	for (size_t i = 0; i < t->create.n; i++) {

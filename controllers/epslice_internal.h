@@ -147,7 +147,5 @@ void epslice__placeholder(struct epslice__ctx *ctx, struct epslice__type *t);
 /* §5.4 step 1 and the plan: recycling, trigger time, creates (unless the
  * Service is terminating), updates, deletes. */
 void epslice__finalize(struct epslice__ctx *ctx, struct epslice__type *t);
-/* Upstream's trigger-time layout: RFC 3339 UTC, fraction trimmed. */
-void epslice__format_trigger(int64_t ms, char out[CLOCK_RFC3339_LEN]);
 
 #endif /* CTRL_EPSLICE_INTERNAL_H */

@@ -13,7 +13,15 @@
  * equality, labels, ownerReferences, churn-minimising placement,
  * placeholder, recycling in finalize). Where upstream depends on Go map
  * order we use a fixed order: desired endpoints in pod order (pods sorted
- * by namespace/name), port sets sorted.
+ * by namespace/name), port sets sorted (name, protocol, port,
+ * appProtocol; new slices carry their ports in that order), port groups
+ * in the order their first pod appears, existing slices walked in name
+ * order (so "the first occurrence of an endpoint wins" means the slice
+ * with the smallest name), address types IPv4 before IPv6.
+ *
+ * The plan is flat: the creates of every address type, then the updates,
+ * then the deletes (slices of unsupported address types last); upstream
+ * writes per address type, in the same create → update → delete order.
  *
  * Hints (endpointslice.md §6) are applied by the hints module through the
  * hook in struct epslice_input, so this module stays free of topology
@@ -91,11 +99,15 @@ struct epslice_plan {
 	 * the sync reports an error so it is retried (upstream PR #110639). */
 	bool missing_node;
 	char missing_node_detail[256];
-	/* Metrics (endpointslice.md §7.8). */
+	/* Metrics (endpointslice.md §7.8), summed over address types.
+	 * added: desired endpoints not found in an existing slice; removed:
+	 * endpoints dropped from slices of a desired port group (slices of
+	 * an undesired group are deleted whole and not counted, as
+	 * upstream). */
 	size_t endpoints_added;
 	size_t endpoints_removed;
 	size_t endpoints_desired;
-	size_t slices_desired;	 /* perfect packing, at least 1 */
+	size_t slices_desired;	 /* Σ ceil(n / M) per port group, at least 1 */
 	size_t n_events;
 	struct epslice_event events[8];
 };
@@ -105,7 +117,11 @@ struct epslice_plan {
  * Computes the plan. Returns ERR_OK with an empty plan for a Service that
  * is not managed (no selector or ExternalName): the caller checks
  * epslice_service_managed first. Creates are left out when the Service has
- * a deletionTimestamp. *plan must be EPSLICE_PLAN_INIT or released.
+ * a deletionTimestamp. *plan must be EPSLICE_PLAN_INIT or released (it is
+ * released first, so a plan may be reused). ERR_INVALID (named in eb) when
+ * cfg->max_per_slice is outside 1..1000 or there is no Service; a NULL or
+ * empty cfg->managed_by means EPSLICE_MANAGED_BY_DEFAULT. Pod IPs that do
+ * not parse are skipped (logged). in->node may be NULL (no node known).
  */
 enum err epslice_reconcile(const struct epslice_config *cfg,
 			   const struct epslice_input *in,
