@@ -8,6 +8,7 @@
  */
 #include "base.h"
 #include "epslice.h"
+#include "hints.h"
 #include "unit.h"
 
 #define NS	"default"
@@ -28,6 +29,7 @@ struct world {
 	size_t n_slices;
 	struct epslice_config cfg;
 	int64_t trigger_ms;
+	struct hints *hints; /* NULL: strip hints */
 	struct epslice_plan plan;
 	int serial; /* server-side names */
 };
@@ -264,6 +266,7 @@ static void run(struct world *w)
 	    .slices = (const struct kube_endpointslice *const *)w->slices,
 	    .n_slices = w->n_slices,
 	    .trigger_ms = w->trigger_ms,
+	    .hints = w->hints,
 	};
 
 	CHECK_OK(epslice_reconcile(&w->cfg, &in, &w->plan, &eb));
@@ -1770,6 +1773,48 @@ static void test_selector_matches(void)
 	world_free(&w);
 }
 
+static void test_plan_events_and_set_hints(void)
+{
+	struct world w;
+	struct kube_endpointslice *s;
+	const char *zones[] = {"zone-a", "zone-b"};
+
+	world_init(&w);
+	for (int i = 0; i < 10; i++)
+		epslice_plan_event(&w.plan, EPSLICE_EVENT_WARNING,
+				   "TopologyAwareHintsDisabled", "n=%d", i);
+	CHECK_INT_EQ(w.plan.n_events, ARRAY_SIZE(w.plan.events));
+	CHECK_STR_EQ(w.plan.events[7].message, "n=7");
+	s = slice_add(&w, "s1", KUBE_ADDR_IPV4, SVC_UID);
+	slice_ep(s, "10.1.0.1", "a", true);
+	epslice_set_hints(s, 0, zones, 2, NULL, 0);
+	CHECK(s->endpoints[0].has_hints);
+	CHECK_INT_EQ(s->endpoints[0].n_hint_zones, 2);
+	CHECK_STR_EQ(s->endpoints[0].hint_zones[1], "zone-b");
+	epslice_set_hints(s, 0, NULL, 0, NULL, 0);
+	CHECK(!s->endpoints[0].has_hints);
+	CHECK_INT_EQ(s->endpoints[0].n_hint_zones, 0);
+	world_free(&w);
+}
+
+static void test_hints_module_hook(void)
+{
+	struct world w;
+	struct kube_endpointslice *s1;
+
+	world_init(&w);
+	w.hints = hints_new();
+	pod_add(&w, "a", "10.1.0.1", "n1", true);
+	s1 = slice_add(&w, "s1", KUBE_ADDR_IPV4, SVC_UID);
+	add_zone_hint(s1, slice_ep(s1, "10.1.0.1", "a", true));
+	run(&w);
+	/* No topology mode, no trafficDistribution: hints_apply strips. */
+	CHECK_PLAN(&w, 0, 1, 0);
+	CHECK(!updated(&w, 0)->endpoints[0].has_hints);
+	hints_free(w.hints);
+	world_free(&w);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct unit_case cases[] = {
@@ -1841,6 +1886,8 @@ int main(int argc, char **argv)
 	    UNIT_CASE(test_group_registered_for_skipped_pod),
 	    UNIT_CASE(test_hints_stripped_from_unchanged),
 	    UNIT_CASE(test_selector_matches),
+	    UNIT_CASE(test_plan_events_and_set_hints),
+	    UNIT_CASE(test_hints_module_hook),
 	};
 
 	return unit_main(argc, argv, "epslice", cases, ARRAY_SIZE(cases));
