@@ -21,6 +21,8 @@
 /* struct epslice__type, which the real epslice_work_promote expects. */
 #include "../controllers/epslice_internal.h"
 
+#include <pthread.h>
+
 struct fx {
 	struct hints *h;
 	struct kube_object *svc;
@@ -883,6 +885,60 @@ static void test_many_services(void)
 	fx_release(&f);
 }
 
+/* Threads syncing their own Services while nodes change and the topology
+ * worker asks for overloaded Services: run under TSan for the locking. */
+struct racer {
+	struct hints *h;
+	int id;
+};
+
+static void ignore(void *ctx, const char *ns, const char *name)
+{
+	(void)ctx;
+	(void)ns;
+	(void)name;
+}
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct fx f;
+	char name[32];
+
+	memset(&f, 0, sizeof(f));
+	f.h = r->h;
+	for (int i = 0; i < 200; i++) {
+		(void)snprintf(name, sizeof(name), "svc-%d-%d", r->id, i % 7);
+		if (r->id == 0) {
+			set_nodes(&f, i % 2 ? "a=4000 b=4000" : "a=4000 c=1");
+			hints_overloaded(f.h, ignore, NULL);
+			continue;
+		}
+		apply_td(&f, name, i % 3 ? "Auto" : NULL, "PreferClose");
+		if (i % 5 == 0)
+			hints_forget(f.h, "default", name);
+		(void)hints_count_traffic_distribution(f.h, "PreferClose");
+	}
+	fx_sync(&f);
+	kube_object_unref(f.svc);
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	struct hints *h = hints_new();
+	struct racer r[4];
+	pthread_t th[4];
+
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct racer){h, i};
+		CHECK_INT_EQ(pthread_create(&th[i], NULL, race, &r[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		CHECK_INT_EQ(pthread_join(th[i], NULL), 0);
+	hints_free(h);
+}
+
 static const struct unit_case cases[] = {
     UNIT_CASE(test_auto_table),
     UNIT_CASE(test_zone_minimum_floating_point),
@@ -896,6 +952,7 @@ static const struct unit_case cases[] = {
     UNIT_CASE(test_traffic_gauge),
     UNIT_CASE(test_strip),
     UNIT_CASE(test_many_services),
+    UNIT_CASE(test_threads),
 };
 
 int main(int argc, char **argv)
