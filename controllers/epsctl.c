@@ -185,7 +185,8 @@ static int cmp_key(const void *a, const void *b)
  * depend on the order of the caches. */
 static void enqueue_set(struct epsctl *c, struct keyset *k, int64_t delay_ms)
 {
-	qsort(k->keys, k->n, sizeof(char *), cmp_key);
+	if (k->n > 1)
+		qsort(k->keys, k->n, sizeof(char *), cmp_key);
 	for (size_t i = 0; i < k->n; i++)
 		enqueue(c, k->keys[i], delay_ms);
 }
@@ -557,7 +558,6 @@ static void process(struct epsctl *c, char *key)
 			log_warn("service=%s dropped after %d retries: %s", key,
 				 c->opts.max_requeues, eb.msg);
 			/* Counted as a failed sync; nothing to requeue. */
-			r = EPSCTL__ERROR;
 			pthread_mutex_lock(&c->lock);
 			c->stats.syncs_error++;
 			pthread_mutex_unlock(&c->lock);

@@ -76,7 +76,7 @@ static void gather(struct epsctl *c, const char *ns, const char *name,
 
 	(void)snprintf(key, sizeof(key), "%s/%s", ns, name);
 	store_list_index(c->src.slices, c->slices_svc_index, key, &in->slices);
-	in->live = xcalloc(in->slices.n + 1, sizeof(*in->live));
+	in->live = xcalloc(in->slices.n + 1, sizeof(const struct kube_endpointslice *));
 	for (size_t i = 0; i < in->slices.n; i++) {
 		const struct kube_object *o = in->slices.items[i];
 		const char *mb = kube_labels_get(&o->meta.labels,
@@ -88,11 +88,11 @@ static void gather(struct epsctl *c, const char *ns, const char *name,
 			in->live[in->n_live++] = kube_endpointslice(o);
 	}
 	/* Cache order is arbitrary; placement must not depend on it. */
-	qsort(in->live, in->n_live, sizeof(*in->live), cmp_slice_name);
+	qsort(in->live, in->n_live, sizeof(const struct kube_endpointslice *), cmp_slice_name);
 	if (!svc)
 		return;
 	store_list_index(c->src.pods, c->pods_ns_index, ns, &in->pods_ns);
-	in->pods = xcalloc(in->pods_ns.n + 1, sizeof(*in->pods));
+	in->pods = xcalloc(in->pods_ns.n + 1, sizeof(const struct kube_pod *));
 	for (size_t i = 0; i < in->pods_ns.n; i++) {
 		const struct kube_object *o = in->pods_ns.items[i];
 

@@ -99,7 +99,7 @@ static void usage(FILE *out)
 static int parse_controllers(const char *spec, bool *epslice)
 {
 	char *copy = xstrdup(spec);
-	char *save = copy;
+	char *save;
 	bool all = false;
 	int rc = 0;
 

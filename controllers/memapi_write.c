@@ -184,18 +184,21 @@ static enum err find_current(struct memapi *m, const struct kube_endpointslice *
 
 	*cur = store_get(m->stores[KUBE_KIND_ENDPOINTSLICE], want->ns,
 			 want->name);
-	if (!*cur)
-		return reject(m, st, 404, "NotFound", eb,
-			      "endpointslices.discovery.k8s.io \"%s\" not found",
-			      want->name);
+	if (!*cur) {
+		(void)reject(m, st, 404, "NotFound", eb,
+			     "endpointslices.discovery.k8s.io \"%s\" not found",
+			     want->name);
+		return ERR_NOT_FOUND;
+	}
 	if ((want->resource_version[0] &&
 	     strcmp(want->resource_version, (*cur)->meta.resource_version) != 0) ||
 	    (want->uid[0] && strcmp(want->uid, (*cur)->meta.uid) != 0)) {
 		kube_object_unref(*cur);
 		*cur = NULL;
-		return reject(m, st, 409, "Conflict", eb,
+		(void)reject(m, st, 409, "Conflict", eb,
 			      "Operation cannot be fulfilled on endpointslices.discovery.k8s.io \"%s\": the object has been modified; please apply your changes to the latest version and try again",
 			      want->name);
+		return ERR_CONFLICT;
 	}
 	return ERR_OK;
 }

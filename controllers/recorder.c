@@ -148,7 +148,7 @@ struct recorder *recorder_new(struct apiclient *api,
 	r->controller = xstrdup(opts->controller ? opts->controller : "svc-controllers");
 	r->instance = xstrdup(opts->instance ? opts->instance : "svc-controllers");
 	r->max_pending = opts->max_pending ? opts->max_pending : 1000;
-	r->dedupe_ms = opts->dedupe_ms ? opts->dedupe_ms : 5 * 60 * 1000;
+	r->dedupe_ms = opts->dedupe_ms ? opts->dedupe_ms : (int64_t)5 * 60 * 1000;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	if (api && pthread_create(&r->thread, NULL, run, r) == 0)

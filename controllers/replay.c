@@ -255,7 +255,7 @@ static void add_items(struct replay *r, enum kube_kind kind, struct buf *out,
 	struct store_list l;
 
 	store_list_all(memapi_store(r->api, kind), &l);
-	qsort(l.items, l.n, sizeof(*l.items), cmp_object);
+	qsort(l.items, l.n, sizeof(struct kube_object *), cmp_object);
 	for (size_t i = 0; i < l.n; i++) {
 		if (!*first)
 			BUG_ON(buf_adds(out, ",\n") != ERR_OK);
@@ -381,42 +381,58 @@ static void run_lines(struct replay *r, FILE *f)
 	quiesce(r);
 }
 
+/* Reads and applies the whole trace; false if it could not be opened. */
+static bool run_trace(struct replay *r)
+{
+	const char *path = r->opts->trace;
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char tmp[128];
+
+	if (!f) {
+		log_error("replay: cannot open trace %s: %s", path,
+			  err_errno_str(errno, tmp, sizeof(tmp)));
+		return false;
+	}
+	run_lines(r, f);
+	if (f != stdin)
+		(void)fclose(f); /* read-only: nothing to lose */
+	return true;
+}
+
+/* Prints the result and the statistics; the exit status. */
+static int finish(struct replay *r, int64_t start)
+{
+	int rc = 0;
+
+	if (print_list(r) != ERR_OK) {
+		log_error("replay: cannot write the output");
+		rc = 1;
+	}
+	if (r->opts->stats)
+		print_stats(r, (double)(clock_mono_ns() - start) / 1e9);
+	if (r->malformed) {
+		log_error("replay: %llu malformed lines skipped",
+			  (unsigned long long)r->malformed);
+		rc = 1;
+	}
+	return rc;
+}
+
 int replay_run(const struct replay_options *opts)
 {
 	struct replay r = { .opts = opts };
 	struct errbuf eb = ERRBUF_INIT;
 	int64_t start = clock_mono_ns();
-	char tmp[128];
-	FILE *f;
 	int rc = 0;
 
 	if (setup(&r, &eb) != ERR_OK) {
 		log_error("replay: %s", eb.msg);
 		rc = 2;
-		goto out;
-	}
-	f = strcmp(opts->trace, "-") == 0 ? stdin : fopen(opts->trace, "r");
-	if (!f) {
-		log_error("replay: cannot open trace %s: %s", opts->trace,
-			  err_errno_str(errno, tmp, sizeof(tmp)));
+	} else if (!run_trace(&r)) {
 		rc = 1;
-		goto out;
+	} else {
+		rc = finish(&r, start);
 	}
-	run_lines(&r, f);
-	if (f != stdin)
-		fclose(f);
-	if (print_list(&r) != ERR_OK) {
-		log_error("replay: cannot write the output");
-		rc = 1;
-	}
-	if (opts->stats)
-		print_stats(&r, (double)(clock_mono_ns() - start) / 1e9);
-	if (r.malformed) {
-		log_error("replay: %llu malformed lines skipped",
-			  (unsigned long long)r.malformed);
-		rc = 1;
-	}
-out:
 	epsctl_free(r.ctl);
 	memapi_free(r.api);
 	return rc;
