@@ -193,12 +193,29 @@ void manager_log_counts(struct manager *m)
 	      (unsigned long long)es.queue_depth);
 }
 
+/* One line of what the controller did, at stop: operators and tests read
+ * it to see, for example, that a restart wrote nothing. */
+static void log_epsctl_totals(struct manager *m)
+{
+	struct epsctl_stats es;
+
+	epsctl_stats(m->epsctl, &es);
+	log_info("endpointslice controller stopped syncs=%llu errors=%llu stale=%llu creates=%llu updates=%llu deletes=%llu",
+		 (unsigned long long)es.syncs_success,
+		 (unsigned long long)es.syncs_error,
+		 (unsigned long long)es.syncs_stale,
+		 (unsigned long long)es.creates, (unsigned long long)es.updates,
+		 (unsigned long long)es.deletes);
+}
+
 void manager_stop(struct manager *m)
 {
 	if (!m || !m->started)
 		return;
-	if (m->epsctl)
+	if (m->epsctl) {
 		epsctl_stop(m->epsctl);
+		log_epsctl_totals(m);
+	}
 	for (int i = INF__COUNT - 1; i >= 0; i--)
 		informer_stop(m->inf[i]);
 	m->started = false;
