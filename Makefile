@@ -113,6 +113,7 @@ $(B)/t/%.o: %.c
 # A test names the fakes it wants in a comment line "FAKES: name name".
 fakes_for = $(addprefix $(B)/t/tests/fakes/,$(addsuffix .o,$(shell sed -n 's/^ \* FAKES: //p' $(1))))
 
+.SECONDARY:
 .SECONDEXPANSION:
 $(B)/tests/test-%: $(B)/t/tests/test-%.o $(UNIT_OBJ) $$(call fakes_for,tests/test-%.c) $(B)/libsvc-t.a
 	@mkdir -p $(dir $@)
