@@ -83,7 +83,7 @@ ifneq ($(CONFIG),release)
   BIN := $(B)/svc-controllers
 endif
 
-.PHONY: all check test tests benches run bench lint fuzz hdr-check fmt fmt-check clean deps
+.PHONY: all check test tests benches tools run bench lint fuzz hdr-check fmt fmt-check clean deps
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -128,8 +128,8 @@ tests: $(BIN) $(TEST_BIN) $(IT_BIN)
 check test: tests
 	CONFIG=$(CONFIG) BIN=$(abspath $(BIN)) hack/run-tests.sh $(B)
 
-run: $(BIN)
-	hack/run-local.sh $(abspath $(BIN))
+run: $(BIN) tools
+	DEMO=$(abspath $(B)/tools/demo-workload) hack/run-local.sh $(abspath $(BIN))
 
 bench: $(BIN) benches
 	hack/bench.sh $(B)
@@ -167,3 +167,10 @@ $(B)/bench/bench-%: $(B)/t/tests/bench/bench-%.o $(B)/libsvc-t.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 benches: $(BENCH_BIN)
+
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
+$(B)/tools/%: $(B)/t/tests/tools/%.o $(B)/libsvc-t.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+tools: $(TOOL_BIN)
