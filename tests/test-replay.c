@@ -132,6 +132,12 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void lines_sort(struct lines *l)
+{
+	if (l->n) /* qsort's base must not be NULL */
+		qsort(l->v, l->n, sizeof(char *), cmp_str);
+}
+
 static const char *nz(const char *s)
 {
 	return s ? s : "-";
@@ -156,7 +162,7 @@ static void port_key(const struct kube_endpointslice *s, struct buf *b)
 			       nz(s->ports[i].app_protocol));
 		lines_add(&ps, one);
 	}
-	qsort(ps.v, ps.n, sizeof(char *), cmp_str);
+	lines_sort(&ps);
 	for (size_t i = 0; i < ps.n; i++)
 		BUG_ON(buf_addf(b, "%s%s", i ? "," : "", ps.v[i]) != ERR_OK);
 	lines_free(&ps);
@@ -209,6 +215,8 @@ static enum err collect_slice(void *ctx, struct kube_event *ev)
 	if (c->sizes && c->n_sizes < 16)
 		c->sizes[c->n_sizes++] = s->n_endpoints;
 	buf_release(&b);
+	kube_object_unref(ev->obj); /* the event's reference is ours */
+	ev->obj = NULL;
 	return ERR_OK;
 }
 
@@ -231,9 +239,9 @@ static void canon(const struct run *r, struct lines *eps, struct lines *names,
 	kube_stream_free(s);
 	if (e != ERR_OK)
 		unit_fail(__FILE__, __LINE__, "decoding the output: %s", eb.msg);
-	qsort(eps->v, eps->n, sizeof(char *), cmp_str);
+	lines_sort(eps);
 	if (names)
-		qsort(names->v, names->n, sizeof(char *), cmp_str);
+		lines_sort(names);
 	if (n_sizes)
 		*n_sizes = c.n_sizes;
 }
