@@ -267,8 +267,8 @@ static void set_ready(struct workload *w, const char *name, bool ready,
 	free(path);
 }
 
-static void pod(struct workload *w, const char *name, const struct pod_def *d,
-		int node)
+static void pod_on(struct workload *w, const char *name,
+		   const struct pod_def *d, const char *node_name)
 {
 	char ports[512] = "";
 	char extra[256] = "";
@@ -289,11 +289,17 @@ static void pod(struct workload *w, const char *name, const struct pod_def *d,
 			 "\"name\":\"%s\",\"labels\":{\"app\":\"%s\"}},\"spec\":{"
 			 "\"nodeName\":\"%s\"%s,\"containers\":[{\"name\":\"c\","
 			 "\"image\":\"registry.k8s.io/pause:3.10\"%s}]}}",
-			 name, d->app, w->nodes[node], extra, ports);
+			 name, d->app, node_name, extra, ports);
 	post(w->pod_path, body);
 	free(body);
 	set_status(w, name, w->next_ip++, d->dual, d->ready,
 		   "2026-01-01T00:00:00Z");
+}
+
+static void pod(struct workload *w, const char *name, const struct pod_def *d,
+		int node)
+{
+	pod_on(w, name, d, w->nodes[node]);
 }
 
 /* About 60 pods over the Services; names <app>-<i>. */
@@ -329,6 +335,17 @@ static void make_pods(struct workload *w)
 			}
 			pod(w, name, &d, i % ZONES);
 		}
+	/* On a Node that does not exist: kept without a zone when
+	 * publishNotReadyAddresses, else skipped (and the sync retried). */
+	{
+		struct pod_def d = { "pna", 8080, false, true, NULL };
+		char *ghost = it_unique_name("ghost-node");
+
+		pod_on(w, "pna-ghost", &d, ghost);
+		d.app = "zone";
+		pod_on(w, "zone-ghost", &d, ghost);
+		free(ghost);
+	}
 }
 
 static void delete_gracefully(struct workload *w, const char *name)
