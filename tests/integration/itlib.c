@@ -133,6 +133,14 @@ static enum err request(enum apiclient_method m, const char *path,
 			    resp, res ? res : &tmp, eb);
 }
 
+enum err it_request(enum apiclient_method m, const char *path,
+		    const char *query, const char *body, const char *ctype,
+		    struct buf *resp, struct apiclient_result *res,
+		    struct errbuf *eb)
+{
+	return request(m, path, query, body, ctype, resp, res, eb);
+}
+
 enum err it_post(const char *path, const char *json, struct buf *resp,
 		 struct apiclient_result *res, struct errbuf *eb)
 {
@@ -284,6 +292,22 @@ enum err it_pod_create(const char *ns, const char *name, const char *node,
 		       const char *app, struct kube_object **out,
 		       struct errbuf *eb)
 {
+	struct it_pod_spec spec = {.app = app, .node = node};
+
+	return it_pod_create_spec(ns, name, &spec, out, eb);
+}
+
+/* ,"key":"value" when value is set, else nothing. */
+static void opt_field(struct buf *b, const char *key, const char *value)
+{
+	if (value)
+		BUG_ON(buf_addf(b, "\"%s\":\"%s\",", key, value) != ERR_OK);
+}
+
+enum err it_pod_create_spec(const char *ns, const char *name,
+			    const struct it_pod_spec *spec,
+			    struct kube_object **out, struct errbuf *eb)
+{
 	struct buf body;
 	enum err e;
 
@@ -291,14 +315,19 @@ enum err it_pod_create(const char *ns, const char *name, const char *node,
 	e = buf_addf(&body,
 		     "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{"
 		     "\"name\":\"%s\",\"namespace\":\"%s\",\"labels\":{"
-		     "\"app\":\"%s\"}},\"spec\":{%s%s%s\"containers\":[{"
+		     "\"app\":\"%s\"}},\"spec\":{",
+		     name, ns, spec->app ? spec->app : "none");
+	BUG_ON(e != ERR_OK);
+	opt_field(&body, "nodeName", spec->node);
+	opt_field(&body, "hostname", spec->hostname);
+	opt_field(&body, "subdomain", spec->subdomain);
+	e = buf_addf(&body,
+		     "\"containers\":[{"
 		     "\"name\":\"c\",\"image\":\"registry.k8s.io/pause:3.10\","
-		     "\"ports\":[{\"name\":\"http\",\"containerPort\":8080,"
+		     "\"ports\":[{\"name\":\"http\",\"containerPort\":%d,"
 		     "\"protocol\":\"TCP\"},{\"name\":\"metrics\","
 		     "\"containerPort\":9090,\"protocol\":\"TCP\"}]}]}}",
-		     name, ns, app ? app : "none",
-		     node ? "\"nodeName\":\"" : "", node ? node : "",
-		     node ? "\"," : "");
+		     spec->http_port ? (int)spec->http_port : 8080);
 	BUG_ON(e != ERR_OK);
 	e = apiclient_create(it_api, KUBE_KIND_POD, ns, &body, out,
 			     &(struct apiclient_result){0}, eb);
@@ -316,26 +345,72 @@ static enum err patch(const char *path, const char *ctype, const char *json,
 enum err it_pod_set_status(const char *ns, const char *name, const char *ip,
 			   bool ready, struct errbuf *eb)
 {
-	char now[CLOCK_RFC3339_LEN];
+	const char *ips[1] = {ip};
+
+	return it_pod_set_status_ips(ns, name, ips, ip ? 1 : 0, ready, 0, eb);
+}
+
+enum err it_pod_set_status_ips(const char *ns, const char *name,
+			       const char *const *ips, size_t n_ips, bool ready,
+			       int64_t ltt_ms, struct errbuf *eb)
+{
+	char ltt[CLOCK_RFC3339_LEN];
 	char *path =
 	    xasprintf("/api/v1/namespaces/%s/pods/%s/status", ns, name);
-	char *ips =
-	    ip ? xasprintf("\"podIP\":\"%s\",\"podIPs\":[{\"ip\":\"%s\"}],", ip,
-			   ip)
-	       : xstrdup("");
+	struct buf body;
+	enum err e;
+
+	clock_format_rfc3339(ltt_ms ? ltt_ms : clock_now_ms(), false, ltt);
+	buf_init(&body, 0);
+	BUG_ON(buf_adds(&body, "{\"status\":{\"phase\":\"Running\",") !=
+	       ERR_OK);
+	if (n_ips) {
+		BUG_ON(buf_addf(&body, "\"podIP\":\"%s\",\"podIPs\":[",
+				ips[0]) != ERR_OK);
+		for (size_t i = 0; i < n_ips; i++)
+			BUG_ON(buf_addf(&body, "%s{\"ip\":\"%s\"}",
+					i ? "," : "", ips[i]) != ERR_OK);
+		BUG_ON(buf_adds(&body, "],") != ERR_OK);
+	}
+	BUG_ON(buf_addf(&body,
+			"\"conditions\":[{\"type\":\"Ready\",\"status\":"
+			"\"%s\",\"lastTransitionTime\":\"%s\"}]}}",
+			ready ? "True" : "False", ltt) != ERR_OK);
+	e = patch(path, "application/merge-patch+json", body.data, eb);
+	buf_release(&body);
+	free(path);
+	return e;
+}
+
+enum err it_node_set_status(const char *name, int64_t cpu_milli, bool ready,
+			    struct errbuf *eb)
+{
+	char now[CLOCK_RFC3339_LEN];
+	char *path = xasprintf("/api/v1/nodes/%s/status", name);
+	char *cpu = cpu_milli ? xasprintf("\"allocatable\":{\"cpu\":\"%lldm\"},"
+					  "\"capacity\":{\"cpu\":\"%lldm\"},",
+					  (long long)cpu_milli,
+					  (long long)cpu_milli)
+			      : xstrdup("");
 	char *body;
 	enum err e;
 
 	clock_format_rfc3339(clock_now_ms(), false, now);
-	body = xasprintf("{\"status\":{\"phase\":\"Running\",%s\"conditions\":["
-			 "{\"type\":\"Ready\",\"status\":\"%s\","
+	body = xasprintf("{\"status\":{%s\"conditions\":[{\"type\":"
+			 "\"Ready\",\"status\":\"%s\",\"reason\":"
+			 "\"KubeletReady\",\"lastHeartbeatTime\":\"%s\","
 			 "\"lastTransitionTime\":\"%s\"}]}}",
-			 ips, ready ? "True" : "False", now);
+			 cpu, ready ? "True" : "False", now, now);
 	e = patch(path, "application/merge-patch+json", body, eb);
 	free(body);
-	free(ips);
+	free(cpu);
 	free(path);
 	return e;
+}
+
+enum err it_merge_patch(const char *path, const char *json, struct errbuf *eb)
+{
+	return patch(path, "application/merge-patch+json", json, eb);
 }
 
 enum err it_pod_set_label(const char *ns, const char *name, const char *key,

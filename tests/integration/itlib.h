@@ -120,6 +120,44 @@ enum err it_pod_set_label(const char *ns, const char *name, const char *key,
  */
 enum err it_pod_delete(const char *ns, const char *name, bool force,
 		       struct errbuf *eb) ATTR_WUR;
+/*
+ * A Pod as it_pod_create makes it, with more knobs: app label (NULL:
+ * "none"), node (NULL: unscheduled), spec.hostname and spec.subdomain
+ * (NULL: unset), and the containerPort of the port named "http" (0: 8080).
+ */
+struct it_pod_spec {
+	const char *app;
+	const char *node;
+	const char *hostname;
+	const char *subdomain;
+	int32_t http_port;
+};
+enum err it_pod_create_spec(const char *ns, const char *name,
+			    const struct it_pod_spec *spec,
+			    struct kube_object **out,
+			    struct errbuf *eb) ATTR_WUR;
+/*
+ * it_pod_set_status with any number of IPs (podIP = ips[0], podIPs = all;
+ * none when n_ips is 0) and the Ready condition's lastTransitionTime
+ * (ltt_ms; 0: now).
+ */
+enum err it_pod_set_status_ips(const char *ns, const char *name,
+			       const char *const *ips, size_t n_ips, bool ready,
+			       int64_t ltt_ms, struct errbuf *eb) ATTR_WUR;
+/*
+ * What a kubelet reports for its Node: PATCHes /status with allocatable
+ * and capacity cpu (millicores; 0: not written) and the Ready condition.
+ */
+enum err it_node_set_status(const char *name, int64_t cpu_milli, bool ready,
+			    struct errbuf *eb) ATTR_WUR;
+/* Any request through it_api (ctype NULL: JSON); resp and res may be NULL. */
+enum err it_request(enum apiclient_method m, const char *path,
+		    const char *query, const char *body, const char *ctype,
+		    struct buf *resp, struct apiclient_result *res,
+		    struct errbuf *eb) ATTR_WUR;
+/* A JSON merge patch of path (an object, or its /status). */
+enum err it_merge_patch(const char *path, const char *json,
+			struct errbuf *eb) ATTR_WUR;
 /* POSTs a raw JSON body to a collection path; resp gets any answer body. */
 enum err it_post(const char *path, const char *json, struct buf *resp,
 		 struct apiclient_result *res, struct errbuf *eb) ATTR_WUR;
@@ -194,11 +232,19 @@ struct it_proc {
 /* Starts argv[0] (a path) with argv; defers killing and removing files. */
 enum err it_proc_start(char *const argv[], struct it_proc *p,
 		       struct errbuf *eb) ATTR_WUR;
+/* SIGTERM, then it_proc_wait. */
+bool it_proc_stop(struct it_proc *p, int64_t timeout_ms, int *status);
 /* Waits up to timeout_ms for exit; false on timeout. *status is the raw
  * waitpid status. */
 bool it_proc_wait(struct it_proc *p, int64_t timeout_ms, int *status);
 /* The current content of a file (e.g. p->err_path) into out. */
 void it_read_file(const char *path, struct buf *out);
+/*
+ * The first sanitizer report in a process's output ("ERROR:
+ * AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer" or
+ * UBSan's "runtime error:"), pointing into text; NULL when there is none.
+ */
+const char *it_sanitizer_report(const char *text);
 /* Runs argv to completion (bounded) and returns its exit code (-1 on a
  * signal or timeout), with stdout and stderr in out and err. */
 int it_run(char *const argv[], int64_t timeout_ms, struct buf *out,

@@ -177,6 +177,30 @@ enum err it_proc_start(char *const argv[], struct it_proc *p, struct errbuf *eb)
 	return e;
 }
 
+bool it_proc_stop(struct it_proc *p, int64_t timeout_ms, int *status)
+{
+	if (p->reaped)
+		return false;
+	(void)kill(p->pid, SIGTERM);
+	return it_proc_wait(p, timeout_ms, status);
+}
+
+const char *it_sanitizer_report(const char *text)
+{
+	static const char *const needles[] = {
+	    "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+	    "WARNING: ThreadSanitizer", "runtime error:"};
+	const char *first = NULL;
+
+	for (size_t i = 0; text && i < ARRAY_SIZE(needles); i++) {
+		const char *p = strstr(text, needles[i]);
+
+		if (p && (!first || p < first))
+			first = p;
+	}
+	return first;
+}
+
 bool it_proc_wait(struct it_proc *p, int64_t timeout_ms, int *status)
 {
 	bool ok;
