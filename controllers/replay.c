@@ -24,6 +24,9 @@ struct replay {
 	uint64_t malformed;
 	uint64_t skipped;
 	uint64_t syncs;
+	/* Still in the trace's leading run of ADDED events: the state that
+	 * existed at the start, which a controller lists before it acts. */
+	bool initial;
 };
 
 /* ---- Peeking at a line: "type" and "object.kind" -------------------- */
@@ -162,6 +165,20 @@ static enum err decode_line(enum kube_kind kind, const char *line, size_t n,
 	return e;
 }
 
+/* Delivers notifications and runs syncs until neither produces more. */
+static void quiesce(struct replay *r)
+{
+	for (int round = 0; round < QUIESCE_ROUNDS; round++) {
+		size_t d = memapi_deliver(r->api);
+		size_t s = epsctl_run_until_idle(r->ctl);
+
+		r->syncs += s;
+		if (d == 0 && s == 0)
+			return;
+	}
+	log_error("replay: no quiescence after %d rounds", QUIESCE_ROUNDS);
+}
+
 static void malformed(struct replay *r, unsigned long lineno, const char *why)
 {
 	r->malformed++;
@@ -210,23 +227,15 @@ static void apply_line(struct replay *r, const char *line, size_t n,
 			r->skipped++;
 		return;
 	}
+	if (r->initial && lc.type != KUBE_EVENT_ADDED) {
+		/* The initial state is complete: the controllers start, as
+		 * they do once their caches have synced. */
+		r->initial = false;
+		quiesce(r);
+	}
 	if (memapi_apply(r->api, lc.type, lc.obj, &eb) != ERR_OK)
 		log_warn("%s:%lu: %s", r->opts->trace, lineno, eb.msg);
 	r->events++;
-}
-
-/* Delivers notifications and runs syncs until neither produces more. */
-static void quiesce(struct replay *r)
-{
-	for (int round = 0; round < QUIESCE_ROUNDS; round++) {
-		size_t d = memapi_deliver(r->api);
-		size_t s = epsctl_run_until_idle(r->ctl);
-
-		r->syncs += s;
-		if (d == 0 && s == 0)
-			return;
-	}
-	log_error("replay: no quiescence after %d rounds", QUIESCE_ROUNDS);
 }
 
 /* ---- Output ---------------------------------------------------------------- */
@@ -374,7 +383,7 @@ static void run_lines(struct replay *r, FILE *f)
 		if (n == 0)
 			continue;
 		apply_line(r, line, (size_t)n, lineno);
-		if (r->events % (uint64_t)r->opts->sync_every == 0)
+		if (!r->initial && r->events % (uint64_t)r->opts->sync_every == 0)
 			quiesce(r);
 	}
 	free(line);
@@ -420,7 +429,7 @@ static int finish(struct replay *r, int64_t start)
 
 int replay_run(const struct replay_options *opts)
 {
-	struct replay r = { .opts = opts };
+	struct replay r = { .opts = opts, .initial = true };
 	struct errbuf eb = ERRBUF_INIT;
 	int64_t start = clock_mono_ns();
 	int rc = 0;

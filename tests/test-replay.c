@@ -327,6 +327,13 @@ static void adopt_without_a_write(void)
 	CHECK_INT_EQ(stat_of(&r, "success"), 1);
 	CHECK(strstr(r.out, "\"name\":\"web-abcde\"") != NULL);
 	run_release(&r);
+	/* The leading ADDED events are the initial state, so syncing after
+	 * every event adopts the slice too. */
+	run_trace("adopt.jsonl", 1, 1, 100, &r);
+	CHECK_INT_EQ(stat_of(&r, "create/EndpointSlice"), 0);
+	CHECK_INT_EQ(stat_of(&r, "update/EndpointSlice"), 0);
+	CHECK_INT_EQ(stat_of(&r, "delete/EndpointSlice"), 0);
+	run_release(&r);
 }
 
 static void malformed_lines_reported_and_skipped(void)
