@@ -1331,6 +1331,10 @@ static int restart_setup(const char *ns)
 			 "\"ports\":[{\"name\":\"http\",\"port\":80,"
 			 "\"targetPort\":8080}]");
 	(void)svc_simple(ns, "big", "big", "8080");
+	/* No ports: the API returns ports: null (upstream #133474). */
+	(void)svc_create(ns, "bare", "",
+			 "\"clusterIP\":\"None\",\"ipFamilyPolicy\":"
+			 "\"SingleStack\",\"selector\":{\"app\":\"z\"}");
 	for (int i = 0; i < N_ZONE_PODS; i++) {
 		struct it_pod_spec spec = {.app = "z", .node = nodes[i % 3],
 					   .subdomain = "head"};
@@ -1348,7 +1352,7 @@ static int restart_setup(const char *ns)
 	MUST(it_pod_delete(ns, "z-5", false, &teb));
 	many.node = nodes[1];
 	MUST(it_parallel(8, 150, make_many, &many, &teb));
-	return 6;
+	return 7;
 }
 
 static void buf_release_cb(void *arg)
@@ -1365,6 +1369,7 @@ static void restart_writes_nothing(void)
 	} conv[] = {
 	    {"empty", {0, 1}}, {"auto", {7, 2}}, {"node", {7, 2}},
 	    {"dual", {14, 2}}, {"head", {7, 1}}, {"big", {150, -1}},
+	    {"bare", {7, 1}},
 	};
 	struct buf before, after;
 	struct totals t = {0};
@@ -1399,6 +1404,430 @@ static void restart_writes_nothing(void)
 	it_end();
 }
 
+/* ---- More edges ---------------------------------------------------------------- */
+
+struct owner_want {
+	const char *uid;
+	const struct ep_want *ep;
+};
+
+/* One slice, owned by uid, with the one wanted endpoint. */
+static bool check_owner(const struct it_list *l, void *ctx, struct buf *why)
+{
+	const struct owner_want *w = ctx;
+	struct eps_want ew = {w->ep, 1, 1};
+
+	if (!check_eps(l, &ew, why))
+		return false;
+	if (slice_at(l, 0)->obj.meta.n_owners != 1 ||
+	    !str_eq(slice_at(l, 0)->obj.meta.owners[0].uid, w->uid)) {
+		why_add(why, "slice owned by %s, want %s",
+			slice_at(l, 0)->obj.meta.n_owners
+			    ? slice_at(l, 0)->obj.meta.owners[0].uid
+			    : "nobody",
+			w->uid);
+		return false;
+	}
+	return true;
+}
+
+/* Delete and re-create a Service at once: the new one gets slices owned
+ * by its own UID (endpointslice.md §9 items 3). */
+static void service_recreated_gets_own_slices(void)
+{
+	static struct it_proc proc;
+	const struct ep_want ep = EP_READY("10.14.0.1");
+	struct owner_want w = {.ep = &ep};
+	struct kube_object *svc;
+	const char *ns, *node;
+
+	it_begin();
+	ns = it_ns_create("it-eps");
+	node = node_up("zone-a", 0);
+	ctl_start(&proc, 0);
+	svc = svc_simple(ns, "web", "web", "8080");
+	pod_up(ns, "w-0", node, "web", "10.14.0.1", true);
+	w.uid = svc->meta.uid;
+	wait_slices(ns, "web", check_owner, &w);
+	for (int round = 0; round < 3; round++) {
+		svc_delete(ns, "web");
+		svc = svc_simple(ns, "web", "web", "8080");
+		w.uid = svc->meta.uid;
+		wait_slices(ns, "web", check_owner, &w);
+	}
+	ctl_stop(&proc, NULL);
+	it_end();
+}
+
+/* A pod on a Node the cache does not know is skipped and the Service
+ * retried; once the Node exists the pod shows up (§1.2). */
+static void pod_on_missing_node_added_later(void)
+{
+	static struct it_proc proc;
+	const struct ep_want one = EP_READY("10.15.0.1");
+	const struct ep_want both[] = {EP_READY("10.15.0.1"),
+				       EP_READY("10.15.0.2")};
+	char *ghost = it_unique_name("eps-ghost");
+	const char *ns, *node;
+
+	it_begin();
+	it_defer(free, ghost);
+	ns = it_ns_create("it-eps");
+	node = node_up("zone-a", 0);
+	ctl_start(&proc, 0);
+	(void)svc_simple(ns, "web", "web", "8080");
+	pod_up(ns, "w-0", node, "web", "10.15.0.1", true);
+	pod_up(ns, "w-1", ghost, "web", "10.15.0.2", true);
+	wait_eps(ns, "web", &one, 1, 1);
+	MUST(it_node_create(ghost, "zone-b", &teb));
+	wait_eps(ns, "web", both, 2, 1);
+	ctl_stop(&proc, NULL);
+	it_end();
+}
+
+/* publishNotReadyAddresses: ready even when not serving; Succeeded pods
+ * and pods of other namespaces are never endpoints. */
+static void publish_not_ready_terminal_and_foreign_pods(void)
+{
+	static struct it_proc proc;
+	const struct ep_want want[] = {
+	    EP_READY("10.16.0.1"),
+	    {"10.16.0.2", KUBE_TRUE, KUBE_FALSE, KUBE_FALSE},
+	};
+	const char *ns, *ns2, *node;
+	char *path;
+	enum err e;
+
+	it_begin();
+	ns = it_ns_create("it-eps");
+	ns2 = it_ns_create("it-eps");
+	node = node_up("zone-a", 0);
+	ctl_start(&proc, 0);
+	(void)svc_create(ns, "pub", "",
+			 "\"publishNotReadyAddresses\":true,\"selector\":{"
+			 "\"app\":\"web\"},\"ports\":[{\"name\":\"http\","
+			 "\"port\":80,\"targetPort\":8080}]");
+	pod_up(ns, "ready", node, "web", "10.16.0.1", true);
+	pod_up(ns, "unready", node, "web", "10.16.0.2", false);
+	pod_up(ns, "done", node, "web", "10.16.0.3", true);
+	pod_up(ns2, "elsewhere", node, "web", "10.16.0.4", true);
+	path = xasprintf("/api/v1/namespaces/%s/pods/done/status", ns);
+	e = it_merge_patch(path, "{\"status\":{\"phase\":\"Succeeded\"}}",
+			   &teb);
+	free(path);
+	MUST(e);
+	wait_eps(ns, "pub", want, 2, 1);
+	ctl_stop(&proc, NULL);
+	it_end();
+}
+
+struct labels_want {
+	const char *team;
+	const char *port_name;
+	int32_t port;
+};
+
+static bool check_labels(const struct it_list *l, void *ctx, struct buf *why)
+{
+	const struct labels_want *w = ctx;
+	const struct kube_endpointslice *s;
+
+	if (l->n != 1 || count_eps(l) != 1) {
+		why_add(why, "%zu slices, %zu endpoints; want 1, 1", l->n,
+			count_eps(l));
+		return false;
+	}
+	s = slice_at(l, 0);
+	if (!str_eq(kube_labels_get(&s->obj.meta.labels, "team"), w->team) ||
+	    !str_eq(kube_labels_get(&s->obj.meta.labels, L_MANAGED_BY),
+		    MANAGED_BY)) {
+		why_add(why, "team=%s, want %s",
+			kube_labels_get(&s->obj.meta.labels, "team"), w->team);
+		return false;
+	}
+	if (s->n_ports != 1 || s->ports[0].port != w->port ||
+	    !str_eq(s->ports[0].name, w->port_name)) {
+		why_add(why, "port %s:%d, want %s:%d",
+			s->n_ports ? s->ports[0].name : "-",
+			s->n_ports ? s->ports[0].port : 0, w->port_name,
+			w->port);
+		return false;
+	}
+	return true;
+}
+
+/* Service labels are copied (reserved keys are not), label and port
+ * changes rewrite the same slice (§3.2, §4.2). */
+static void service_labels_and_ports_follow(void)
+{
+	static struct it_proc proc;
+	struct labels_want w = {"x", "http", 8080};
+	const char *ns, *node;
+	char *name;
+
+	it_begin();
+	ns = it_ns_create("it-eps");
+	node = node_up("zone-a", 0);
+	ctl_start(&proc, 0);
+	(void)svc_create(ns, "web",
+			 "\"labels\":{\"team\":\"x\",\"" L_MANAGED_BY
+			 "\":\"evil\"},",
+			 "\"selector\":{\"app\":\"web\"},\"ports\":[{\"name\":"
+			 "\"http\",\"port\":80,\"targetPort\":8080}]");
+	pod_up(ns, "w-0", node, "web", "10.17.0.1", true);
+	wait_slices(ns, "web", check_labels, &w);
+	name = xstrdup(slice_at(slices_held(ns, "web"), 0)->obj.meta.name);
+	it_defer(free, name);
+	svc_patch(ns, "web", "{\"metadata\":{\"labels\":{\"team\":\"y\"}}}");
+	w.team = "y";
+	wait_slices(ns, "web", check_labels, &w);
+	svc_patch(ns, "web",
+		  "{\"spec\":{\"ports\":[{\"name\":\"web\",\"port\":80,"
+		  "\"targetPort\":\"metrics\"}]}}");
+	w.port_name = "web";
+	w.port = 9090;
+	wait_slices(ns, "web", check_labels, &w);
+	CHECK_STR_EQ(slice_at(slices_held(ns, "web"), 0)->obj.meta.name, name);
+	ctl_stop(&proc, NULL);
+	it_end();
+}
+
+/* Slices packed under --max-endpoints-per-slice=2 are not repacked by a
+ * restart with the default (§5.5). */
+static void lower_max_then_restart_writes_nothing(void)
+{
+	static struct it_proc first, second;
+	struct count_want cw = {5, 3};
+	struct buf before, after;
+	struct totals t = {0};
+	const char *ns, *node;
+
+	it_begin();
+	ns = it_ns_create("it-eps");
+	node = node_up("zone-a", 0);
+	ctl_start(&first, 2);
+	(void)svc_simple(ns, "web", "web", "8080");
+	for (int i = 0; i < 5; i++) {
+		char name[16], ip[32];
+
+		(void)snprintf(name, sizeof(name), "w-%d", i);
+		(void)snprintf(ip, sizeof(ip), "10.18.0.%d", i + 1);
+		pod_up(ns, name, node, "web", ip, true);
+	}
+	wait_slices(ns, "web", check_count, &cw);
+	buf_init(&before, 0);
+	buf_init(&after, 0);
+	it_defer(buf_release_cb, &before);
+	it_defer(buf_release_cb, &after);
+	wait_settled(ns, &before);
+	ctl_stop(&first, NULL);
+	ctl_start(&second, 0);
+	wait_settled(ns, &after);
+	ctl_stop(&second, &t);
+	CHECK(t.syncs >= 1);
+	CHECK_INT_EQ(t.creates + t.updates + t.deletes, 0);
+	snapshot(ns, &after);
+	CHECK_STR_EQ(after.data, before.data);
+	it_end();
+}
+
+#define CHURN_PODS 40
+#define CHURN_MAX  10
+
+struct churn_ctx {
+	const char *ns, *node;
+	int round;
+};
+
+/* Pod i's readiness after round r (a fixed pseudo-random pattern). */
+static bool churn_ready(size_t i, int r)
+{
+	return ((i * 7 + (size_t)r * 3) % 5) != 0;
+}
+
+static void churn_ip(size_t i, char ip[32])
+{
+	(void)snprintf(ip, 32, "10.19.0.%zu", i + 1);
+}
+
+/* Round 0 creates; later rounds flip readiness, and in round 2 every
+ * fourth pod is force-deleted and every sixth gets a new address. */
+static enum err churn_one(void *arg, size_t i, struct errbuf *eb)
+{
+	struct churn_ctx *c = arg;
+	struct it_pod_spec spec = {.app = "web", .node = c->node};
+	char name[16], ip[32];
+	const char *ipp = ip;
+
+	(void)snprintf(name, sizeof(name), "c-%zu", i);
+	churn_ip(i, ip);
+	if (c->round == 0) {
+		enum err e = it_pod_create_spec(c->ns, name, &spec, NULL, eb);
+
+		if (e != ERR_OK)
+			return e;
+	}
+	if (c->round == 2 && i % 4 == 0)
+		return it_pod_delete(c->ns, name, true, eb);
+	if (c->round == 2 && i % 6 == 0)
+		(void)snprintf(ip, sizeof(ip), "10.19.1.%zu", i + 1);
+	return it_pod_set_status_ips(c->ns, name, &ipp, 1,
+				     churn_ready(i, c->round), 0, eb);
+}
+
+struct churn_want {
+	struct ep_want eps[CHURN_PODS];
+	char ips[CHURN_PODS][32];
+	struct eps_want ew;
+};
+
+/* The wanted endpoints, and no slice over CHURN_MAX or duplicate. */
+static bool check_churn(const struct it_list *l, void *ctx, struct buf *why)
+{
+	struct churn_want *w = ctx;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (slice_at(l, i)->n_endpoints > CHURN_MAX) {
+			why_add(why, "slice with %u endpoints",
+				slice_at(l, i)->n_endpoints);
+			return false;
+		}
+	return check_eps(l, &w->ew, why);
+}
+
+/* Concurrent readiness flips, deletes and address changes of 40 pods in
+ * 4 slices converge to exactly the final state, which then stays put. */
+static void concurrent_churn_converges(void)
+{
+	static struct it_proc proc;
+	static struct churn_want w;
+	struct churn_ctx c;
+	struct buf snap;
+	size_t n = 0;
+
+	it_begin();
+	c.ns = it_ns_create("it-eps");
+	c.node = node_up("zone-a", 0);
+	ctl_start(&proc, CHURN_MAX);
+	(void)svc_simple(c.ns, "web", "web", "8080");
+	for (c.round = 0; c.round < 3; c.round++)
+		MUST(it_parallel(8, CHURN_PODS, churn_one, &c, &teb));
+	for (size_t i = 0; i < CHURN_PODS; i++) {
+		enum kube_tristate r =
+		    churn_ready(i, 2) ? KUBE_TRUE : KUBE_FALSE;
+
+		if (i % 4 == 0)
+			continue;
+		churn_ip(i, w.ips[n]);
+		if (i % 6 == 0)
+			(void)snprintf(w.ips[n], 32, "10.19.1.%zu", i + 1);
+		w.eps[n] = (struct ep_want){w.ips[n], r, r, KUBE_FALSE};
+		n++;
+	}
+	w.ew = (struct eps_want){w.eps, n, -1};
+	wait_slices(c.ns, "web", check_churn, &w);
+	buf_init(&snap, 0);
+	it_defer(buf_release_cb, &snap);
+	wait_settled(c.ns, &snap);
+	wait_slices(c.ns, "web", check_churn, &w);
+	ctl_stop(&proc, NULL);
+	it_end();
+}
+
+/* Two pods with the same IP are two endpoints (upstream PR #115907). */
+static void duplicate_ips_are_two_endpoints(void)
+{
+	static struct it_proc proc;
+	const char *ns, *node;
+
+	it_begin();
+	ns = it_ns_create("it-eps");
+	node = node_up("zone-a", 0);
+	ctl_start(&proc, 0);
+	(void)svc_simple(ns, "web", "web", "8080");
+	pod_up(ns, "d-0", node, "web", "10.20.0.1", true);
+	pod_up(ns, "d-1", node, "web", "10.20.0.1", true);
+	{
+		struct count_want cw = {2, 1};
+
+		wait_slices(ns, "web", check_count, &cw);
+	}
+	{
+		const struct it_list *l = slices_held(ns, "web");
+		const struct kube_endpointslice *s = slice_at(l, 0);
+
+		CHECK(!str_eq(s->endpoints[0].target.name,
+			      s->endpoints[1].target.name));
+		CHECK_STR_EQ(s->endpoints[0].target.kind, "Pod");
+		CHECK_STR_EQ(s->endpoints[0].target.ns, ns);
+	}
+	ctl_stop(&proc, NULL);
+	it_end();
+}
+
+struct family_want {
+	size_t v4, v6; /* slices of each type, each with both pods */
+};
+
+static bool check_families(const struct it_list *l, void *ctx,
+			   struct buf *why)
+{
+	const struct family_want *w = ctx;
+	size_t v4 = 0, v6 = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct kube_endpointslice *s = slice_at(l, i);
+
+		if (s->n_endpoints != 2) {
+			why_add(why, "slice %s has %u endpoints",
+				s->obj.meta.name, s->n_endpoints);
+			return false;
+		}
+		v4 += s->address_type == KUBE_ADDR_IPV4;
+		v6 += s->address_type == KUBE_ADDR_IPV6;
+	}
+	if (v4 != w->v4 || v6 != w->v6) {
+		why_add(why, "%zu IPv4 and %zu IPv6 slices, want %zu and %zu",
+			v4, v6, w->v4, w->v6);
+		return false;
+	}
+	return true;
+}
+
+/* SingleStack -> RequireDualStack adds the IPv6 slice; back to
+ * SingleStack deletes it (§5.1: unsupported address types). */
+static void family_change_adds_and_removes_slices(void)
+{
+	static struct it_proc proc;
+	static const char *const ips[2][2] = {{"10.21.0.1", "fd00:21::1"},
+					      {"10.21.0.2", "fd00:21::2"}};
+	struct it_pod_spec spec = {.app = "web"};
+	struct family_want w = {1, 0};
+	const char *ns;
+
+	it_begin();
+	ns = it_ns_create("it-eps");
+	spec.node = node_up("zone-a", 0);
+	ctl_start(&proc, 0);
+	(void)svc_simple(ns, "web", "web", "8080");
+	pod_up_ips(ns, "p-0", &spec, ips[0], 2, true);
+	pod_up_ips(ns, "p-1", &spec, ips[1], 2, true);
+	wait_slices(ns, "web", check_families, &w);
+	svc_patch(ns, "web",
+		  "{\"spec\":{\"ipFamilyPolicy\":\"RequireDualStack\","
+		  "\"ipFamilies\":[\"IPv4\",\"IPv6\"]}}");
+	w.v6 = 1;
+	wait_slices(ns, "web", check_families, &w);
+	/* The secondary ClusterIP must go with the family. */
+	svc_patch(ns, "web",
+		  "{\"spec\":{\"ipFamilyPolicy\":\"SingleStack\","
+		  "\"ipFamilies\":[\"IPv4\"],\"clusterIPs\":null}}");
+	w.v6 = 0;
+	wait_slices(ns, "web", check_families, &w);
+	ctl_stop(&proc, NULL);
+	it_end();
+}
+
 static const struct unit_case cases[] = {
     UNIT_CASE(placeholder_for_service_without_pods),
     UNIT_CASE(readiness_flips_rewrite_one_slice),
@@ -1414,6 +1843,14 @@ static const struct unit_case cases[] = {
     UNIT_CASE(other_managers_slices_left_alone),
     UNIT_CASE(external_edit_reverted),
     UNIT_CASE(restart_writes_nothing),
+    UNIT_CASE(service_recreated_gets_own_slices),
+    UNIT_CASE(pod_on_missing_node_added_later),
+    UNIT_CASE(publish_not_ready_terminal_and_foreign_pods),
+    UNIT_CASE(service_labels_and_ports_follow),
+    UNIT_CASE(lower_max_then_restart_writes_nothing),
+    UNIT_CASE(concurrent_churn_converges),
+    UNIT_CASE(duplicate_ips_are_two_endpoints),
+    UNIT_CASE(family_change_adds_and_removes_slices),
 };
 
 int main(int argc, char **argv)
