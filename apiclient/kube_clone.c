@@ -67,8 +67,8 @@ static const char **clone_strv(struct kube_object *o, const char *const *v,
 	return out;
 }
 
-static void clone_endpoint(struct kube_object *o, struct kube_endpoint *d,
-			   const struct kube_endpoint *s)
+void kube_endpoint_copy(struct kube_object *o, struct kube_endpoint *d,
+			const struct kube_endpoint *s)
 {
 	*d = *s;
 	d->addresses = clone_strv(o, s->addresses, s->n_addresses, false);
@@ -103,6 +103,17 @@ struct kube_object *kube_endpointslice_clone(const struct kube_endpointslice *s)
 			       ? kube_alloc(o, s->n_endpoints * sizeof(*d->endpoints))
 			       : NULL;
 	for (uint32_t i = 0; i < s->n_endpoints; i++)
-		clone_endpoint(o, &d->endpoints[i], &s->endpoints[i]);
+		kube_endpoint_copy(o, &d->endpoints[i], &s->endpoints[i]);
 	return o;
+}
+
+bool kube_labels_equal(const struct kube_labels *a, const struct kube_labels *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (uint32_t i = 0; i < a->n; i++)
+		if (!str_eq(a->items[i].key, b->items[i].key) ||
+		    !str_eq(a->items[i].value, b->items[i].value))
+			return false;
+	return true;
 }

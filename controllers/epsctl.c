@@ -203,17 +203,6 @@ static void pod_add(void *ctx, const struct kube_object *o)
 	keyset_release(&k);
 }
 
-static bool labels_equal(const struct kube_labels *a, const struct kube_labels *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (uint32_t i = 0; i < a->n; i++)
-		if (!str_eq(a->items[i].key, b->items[i].key) ||
-		    !str_eq(a->items[i].value, b->items[i].value))
-			return false;
-	return true;
-}
-
 static bool ips_equal(const struct kube_pod *a, const struct kube_pod *b)
 {
 	if (a->n_ips != b->n_ips)
@@ -234,7 +223,7 @@ static bool pod_changed(const struct kube_pod *a, const struct kube_pod *b)
 
 static bool pod_labels_changed(const struct kube_pod *a, const struct kube_pod *b)
 {
-	return !labels_equal(&a->obj.meta.labels, &b->obj.meta.labels) ||
+	return !kube_labels_equal(&a->obj.meta.labels, &b->obj.meta.labels) ||
 	       !str_eq(a->hostname, b->hostname) ||
 	       !str_eq(a->subdomain, b->subdomain);
 }

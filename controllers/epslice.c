@@ -96,22 +96,6 @@ void epslice__set_annotation(struct kube_object *o, const char *key,
 	o->meta.annotations.n = n;
 }
 
-static void ep_copy(struct kube_object *o, struct kube_endpoint *d,
-		    const struct kube_endpoint *s)
-{
-	*d = *s;
-	d->addresses = strv_copy(o, s->addresses, s->n_addresses, false);
-	d->hostname = kube_set_str(o, s->hostname);
-	d->node_name = kube_intern(o, s->node_name);
-	d->zone = kube_intern(o, s->zone);
-	d->target.kind = kube_set_str(o, s->target.kind);
-	d->target.ns = kube_intern(o, s->target.ns);
-	d->target.name = kube_set_str(o, s->target.name);
-	d->target.uid = kube_set_str(o, s->target.uid);
-	d->hint_zones = strv_copy(o, s->hint_zones, s->n_hint_zones, true);
-	d->hint_nodes = strv_copy(o, s->hint_nodes, s->n_hint_nodes, true);
-}
-
 void epslice__set_endpoints(struct kube_endpointslice *s,
 			    const struct kube_endpoint *const *eps, size_t n)
 {
@@ -121,7 +105,7 @@ void epslice__set_endpoints(struct kube_endpointslice *s,
 	if (n)
 		v = kube_alloc(&s->obj, n * sizeof(*v));
 	for (size_t i = 0; i < n; i++)
-		ep_copy(&s->obj, &v[i], eps[i]);
+		kube_endpoint_copy(&s->obj, &v[i], eps[i]);
 	s->endpoints = v;
 	s->n_endpoints = (uint32_t)n;
 }

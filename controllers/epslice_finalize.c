@@ -23,18 +23,6 @@ static const char *nz(const char *s)
 	return s ? s : "";
 }
 
-static bool labels_equal(const struct kube_labels *a,
-			 const struct kube_labels *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (uint32_t i = 0; i < a->n; i++)
-		if (!str_eq(a->items[i].key, b->items[i].key) ||
-		    !str_eq(a->items[i].value, b->items[i].value))
-			return false;
-	return true;
-}
-
 static bool owners_equal(const struct kube_meta *a, const struct kube_meta *b)
 {
 	if (a->n_owners != b->n_owners)
@@ -60,7 +48,7 @@ static bool placeholder_equal(const struct kube_endpointslice *s,
 			      const struct kube_endpointslice *ph)
 {
 	return !strcmp(s->obj.meta.ns, ph->obj.meta.ns) &&
-	       labels_equal(&s->obj.meta.labels, &ph->obj.meta.labels) &&
+	       kube_labels_equal(&s->obj.meta.labels, &ph->obj.meta.labels) &&
 	       owners_equal(&s->obj.meta, &ph->obj.meta) &&
 	       s->address_type == ph->address_type && s->n_ports == 0 &&
 	       s->n_endpoints == 0;

@@ -97,15 +97,7 @@ static bool spec_or_labels_changed(const struct kube_endpointslice *a,
 	changed = !px || !py || strcmp(px, py) != 0;
 	buf_release(&x);
 	buf_release(&y);
-	if (changed || a->obj.meta.labels.n != b->obj.meta.labels.n)
-		return true;
-	for (uint32_t i = 0; i < a->obj.meta.labels.n; i++)
-		if (!str_eq(a->obj.meta.labels.items[i].key,
-			    b->obj.meta.labels.items[i].key) ||
-		    !str_eq(a->obj.meta.labels.items[i].value,
-			    b->obj.meta.labels.items[i].value))
-			return true;
-	return false;
+	return changed || !kube_labels_equal(&a->obj.meta.labels, &b->obj.meta.labels);
 }
 
 static void store_new_version(struct memapi *m, struct kube_object *o,

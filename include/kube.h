@@ -77,6 +77,8 @@ struct kube_labels {
 
 /* The value of key, or NULL. */
 const char *kube_labels_get(const struct kube_labels *l, const char *key);
+/* Same keys with the same values (both sets are sorted). */
+bool kube_labels_equal(const struct kube_labels *a, const struct kube_labels *b);
 
 struct kube_owner_ref {
 	const char *api_version;
@@ -437,5 +439,8 @@ void *kube_alloc(struct kube_object *o, size_t n);
 /* A deep copy with one reference, which the caller may modify before it
  * shares it (kube_clone.c). */
 struct kube_object *kube_endpointslice_clone(const struct kube_endpointslice *s);
+/* Copies endpoint src into dst, its strings and arrays into o's arena. */
+void kube_endpoint_copy(struct kube_object *o, struct kube_endpoint *dst,
+			const struct kube_endpoint *src);
 
 #endif /* CTRL_KUBE_H */
