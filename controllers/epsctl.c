@@ -457,13 +457,20 @@ void epsctl_free(struct epsctl *c)
 	if (!c)
 		return;
 	epsctl_stop(c);
-	for (size_t i = 0; i < EPSCTL__PENDING_BUCKETS; i++)
+	for (size_t i = 0; i < EPSCTL__PENDING_BUCKETS; i++) {
 		while (c->pending[i]) {
 			struct epsctl__pending *p = c->pending[i];
 
 			c->pending[i] = p->next;
 			free(p);
 		}
+		while (c->svcm[i]) {
+			struct epsctl__svcm *m = c->svcm[i];
+
+			c->svcm[i] = m->next;
+			free(m);
+		}
+	}
 	pthread_mutex_destroy(&c->lock);
 	hints_free(c->hints);
 	triggertime_free(c->tt);
@@ -637,6 +644,87 @@ void epsctl__count_writes(struct epsctl *c, size_t creates, size_t updates,
 	c->stats.creates += creates;
 	c->stats.updates += updates;
 	c->stats.deletes += deletes;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static size_t key_hash(const char *key)
+{
+	size_t h = 5381;
+
+	for (const char *s = key; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h % EPSCTL__PENDING_BUCKETS;
+}
+
+/* The entry of key, created when missing (lock held). */
+static struct epsctl__svcm *svcm_get(struct epsctl *c, const char *key,
+				     bool create)
+{
+	size_t h = key_hash(key);
+	struct epsctl__svcm *m;
+
+	for (m = c->svcm[h]; m; m = m->next)
+		if (strcmp(m->key, key) == 0)
+			return m;
+	if (!create)
+		return NULL;
+	m = xcalloc(1, sizeof(*m) + strlen(key) + 1);
+	memcpy(m->key, key, strlen(key) + 1);
+	m->next = c->svcm[h];
+	c->svcm[h] = m;
+	return m;
+}
+
+static void hist_observe(uint64_t hist[16], size_t v)
+{
+	size_t bound = 2;
+
+	for (int i = 0; i < 15; i++, bound *= 2)
+		if (v <= bound)
+			hist[i]++;
+	hist[15]++;
+}
+
+void epsctl__observe_sync(struct epsctl *c, const char *key,
+			  const struct epslice_plan *p, size_t live_slices)
+{
+	size_t now_slices = live_slices + p->n_creates - p->n_deletes;
+	struct epsctl__svcm *m;
+
+	pthread_mutex_lock(&c->lock);
+	m = svcm_get(c, key, true);
+	c->stats.endpoints_desired += p->endpoints_desired - m->endpoints_desired;
+	c->stats.desired_slices += p->slices_desired - m->desired_slices;
+	c->stats.num_slices += now_slices - m->num_slices;
+	m->endpoints_desired = p->endpoints_desired;
+	m->desired_slices = p->slices_desired;
+	m->num_slices = now_slices;
+	hist_observe(c->stats.added_hist, p->endpoints_added);
+	hist_observe(c->stats.removed_hist, p->endpoints_removed);
+	hist_observe(c->stats.changed_hist,
+		     p->n_creates + p->n_updates + p->n_deletes);
+	c->stats.hist_count++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void epsctl__forget_service(struct epsctl *c, const char *key)
+{
+	size_t h = key_hash(key);
+	struct epsctl__svcm **pp;
+
+	pthread_mutex_lock(&c->lock);
+	for (pp = &c->svcm[h]; *pp; pp = &(*pp)->next) {
+		struct epsctl__svcm *m = *pp;
+
+		if (strcmp(m->key, key) != 0)
+			continue;
+		c->stats.endpoints_desired -= m->endpoints_desired;
+		c->stats.desired_slices -= m->desired_slices;
+		c->stats.num_slices -= m->num_slices;
+		*pp = m->next;
+		free(m);
+		break;
+	}
 	pthread_mutex_unlock(&c->lock);
 }
 

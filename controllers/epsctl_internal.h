@@ -24,6 +24,15 @@ struct epsctl__pending {
 	char key[]; /* "ns/name" */
 };
 
+/* A Service's share of the gauges, so a sync can replace it. */
+struct epsctl__svcm {
+	struct epsctl__svcm *next;
+	uint64_t endpoints_desired;
+	uint64_t desired_slices;
+	uint64_t num_slices;
+	char key[]; /* "ns/name" */
+};
+
 struct epsctl {
 	struct epsctl_options opts;
 	struct epsctl_sources src;
@@ -41,6 +50,7 @@ struct epsctl {
 	pthread_mutex_t lock;		/* guards stats and pending */
 	struct epsctl_stats stats;	/* guarded by lock */
 	struct epsctl__pending *pending[EPSCTL__PENDING_BUCKETS]; /* by lock */
+	struct epsctl__svcm *svcm[EPSCTL__PENDING_BUCKETS];	  /* by lock */
 };
 
 enum epsctl__result {
@@ -57,5 +67,10 @@ int64_t epsctl__take_pending(struct epsctl *c, const char *key);
 void epsctl__observe_latency(struct epsctl *c, int64_t first_ns);
 void epsctl__count_writes(struct epsctl *c, size_t creates, size_t updates,
 			  size_t deletes);
+/* Records a successful reconcile of key (gauges and histograms). */
+void epsctl__observe_sync(struct epsctl *c, const char *key,
+			  const struct epslice_plan *plan, size_t live_slices);
+/* Drops key's share of the gauges (its Service is gone or unmanaged). */
+void epsctl__forget_service(struct epsctl *c, const char *key);
 
 #endif /* CTRL_EPSCTL_INTERNAL_H */

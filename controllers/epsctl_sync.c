@@ -233,6 +233,7 @@ static enum epsctl__result cleanup(struct epsctl *c, struct inputs *in,
 {
 	size_t n = 0;
 
+	epsctl__forget_service(c, key);
 	for (size_t i = 0; i < in->n_live; i++) {
 		if (delete_one(c, &in->live[i]->obj, eb) != ERR_OK)
 			return EPSCTL__ERROR;
@@ -274,6 +275,8 @@ static enum epsctl__result reconcile(struct epsctl *c, struct inputs *in,
 	c->stats.endpoints_added += plan.endpoints_added;
 	c->stats.endpoints_removed += plan.endpoints_removed;
 	pthread_mutex_unlock(&c->lock);
+	if (e == ERR_OK)
+		epsctl__observe_sync(c, key, &plan, in->n_live);
 	epslice_plan_release(&plan);
 	if (e != ERR_OK) {
 		failed_event(c, svc, key, eb);

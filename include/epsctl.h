@@ -112,6 +112,20 @@ struct epsctl_stats {
 	uint64_t endpoints_added;
 	uint64_t endpoints_removed;
 	uint64_t queue_depth;
+	/* Gauges over all Services (upstream's metrics cache):
+	 * endpoints_desired, desired_endpoint_slices (perfect packing) and
+	 * num_endpoint_slices (what we believe exists). */
+	uint64_t endpoints_desired;
+	uint64_t desired_slices;
+	uint64_t num_slices;
+	/* Histograms per address-type reconcile, cumulative counts for the
+	 * upper bounds 2, 4, …, 2^15 and +Inf (index 15):
+	 * endpoints_added_per_sync, endpoints_removed_per_sync,
+	 * endpointslices_changed_per_sync. */
+	uint64_t added_hist[16];
+	uint64_t removed_hist[16];
+	uint64_t changed_hist[16];
+	uint64_t hist_count;
 	/* Event-to-write latency (ms), cumulative counts per bucket
 	 * upper bound: 1, 5, 10, 50, 100, 500, 1000, 5000, +Inf. */
 	uint64_t latency_buckets[9];

@@ -274,6 +274,7 @@ static void test_own_echo_does_not_resync(void)
 
 static void test_deleted_service_slices_removed(void)
 {
+	struct epsctl_stats st;
 	size_t eps;
 
 	setup(true, 1);
@@ -282,10 +283,18 @@ static void test_deleted_service_slices_removed(void)
 	pod_event(KUBE_EVENT_ADDED, "w1", "web", "10.0.0.1", true);
 	(void)settle();
 	CHECK_INT_EQ(count_slices("web", &eps), 1);
+	epsctl_stats(fx.ctl, &st);
+	CHECK_INT_EQ(st.endpoints_desired, 1);
+	CHECK_INT_EQ(st.desired_slices, 1);
+	CHECK_INT_EQ(st.num_slices, 1);
 	/* Losing the selector: we delete our slices (issue #3). */
 	add_service("web", NULL);
 	(void)settle();
 	CHECK_INT_EQ(count_slices("web", &eps), 0);
+	epsctl_stats(fx.ctl, &st);
+	CHECK_INT_EQ(st.endpoints_desired, 0);
+	CHECK_INT_EQ(st.num_slices, 0);
+	CHECK_INT_EQ(st.deletes, 1);
 	teardown();
 }
 
