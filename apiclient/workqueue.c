@@ -62,6 +62,7 @@ struct workqueue {
 	size_t heap_cap;	 /* guarded by lock */
 	uint64_t seq;		 /* guarded by lock */
 	bool shutting_down;	 /* guarded by lock */
+	bool paused;		 /* guarded by lock; getters return false */
 	size_t processing;	 /* guarded by lock */
 	uint64_t adds;		 /* guarded by lock */
 	uint64_t retries;	 /* guarded by lock */
@@ -467,7 +468,7 @@ bool workqueue_get(struct workqueue *q, char **key)
 	(void)pthread_mutex_lock(&q->lock);
 	for (;;) {
 		promote_due(q);
-		if (q->shutting_down)
+		if (q->shutting_down || q->paused)
 			break;
 		if (q->fifo_len > 0) {
 			k = take(q);
@@ -488,7 +489,7 @@ bool workqueue_try_get(struct workqueue *q, char **key)
 
 	(void)pthread_mutex_lock(&q->lock);
 	promote_due(q);
-	if (!q->shutting_down && q->fifo_len > 0)
+	if (!q->shutting_down && !q->paused && q->fifo_len > 0)
 		k = take(q);
 	(void)pthread_mutex_unlock(&q->lock);
 	if (!k)
@@ -531,6 +532,14 @@ int64_t workqueue_next_delay_ms(struct workqueue *q)
 	}
 	(void)pthread_mutex_unlock(&q->lock);
 	return ms;
+}
+
+void workqueue_set_paused(struct workqueue *q, bool paused)
+{
+	(void)pthread_mutex_lock(&q->lock);
+	q->paused = paused;
+	(void)pthread_cond_broadcast(&q->cond);
+	(void)pthread_mutex_unlock(&q->lock);
 }
 
 void workqueue_shutdown(struct workqueue *q)

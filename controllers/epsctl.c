@@ -581,7 +581,10 @@ static void *worker(void *arg)
 
 enum err epsctl_start(struct epsctl *c)
 {
+	if (c->n_threads > 0 || atomic_load(&c->stop))
+		return ERR_OK;
 	epsctl_refresh_nodes(c);
+	free(c->threads);
 	c->threads = xcalloc((size_t)c->opts.workers, sizeof(pthread_t));
 	for (int i = 0; i < c->opts.workers; i++) {
 		if (pthread_create(&c->threads[i], NULL, worker, c) != 0)
@@ -589,6 +592,15 @@ enum err epsctl_start(struct epsctl *c)
 		c->n_threads++;
 	}
 	return ERR_OK;
+}
+
+void epsctl_pause(struct epsctl *c)
+{
+	workqueue_set_paused(c->q, true);
+	for (int i = 0; i < c->n_threads; i++)
+		pthread_join(c->threads[i], NULL);
+	c->n_threads = 0;
+	workqueue_set_paused(c->q, false);
 }
 
 void epsctl_stop(struct epsctl *c)

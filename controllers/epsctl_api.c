@@ -20,6 +20,10 @@ static enum err write_slice(struct epsctl_api_ctx *a, bool create,
 	struct buf body;
 	enum err e;
 
+	if (a->gate && !a->gate(a->gate_ctx))
+		return errbuf_set(eb, ERR_SHUTDOWN, "not the leader: write of EndpointSlice %s/%s refused",
+				  m->ns, m->name[0] ? m->name : m->generate_name);
+	memset(st, 0, sizeof(*st));
 	buf_init(&body, 0);
 	kube_endpointslice_encode(s, &body);
 	if (create)
@@ -55,6 +59,9 @@ static enum err api_remove(void *ctx, const struct kube_endpointslice *s,
 	struct apiclient_result res;
 	enum err e;
 
+	if (a->gate && !a->gate(a->gate_ctx))
+		return errbuf_set(eb, ERR_SHUTDOWN, "not the leader: delete of EndpointSlice %s/%s refused",
+				  m->ns, m->name);
 	/* The UID precondition keeps us from deleting a same-named successor. */
 	e = apiclient_delete(a->api, KUBE_KIND_ENDPOINTSLICE, m->ns, m->name,
 			     m->uid[0] ? m->uid : NULL, NULL, &res, eb);

@@ -32,6 +32,12 @@ struct cli {
 	long long workers;
 	int64_t batch_period_ms;
 	const char *controllers;
+	bool leader_elect;
+	int64_t lease_duration_ms;
+	int64_t renew_deadline_ms;
+	int64_t retry_period_ms;
+	const char *lease_ns;
+	const char *lease_name;
 	bool help;
 	bool version;
 };
@@ -75,6 +81,22 @@ static const struct flag flags[] = {
 	  &cli.batch_period_ms, "0s",
 	  "How long to batch pod changes before syncing their Services", 0, 0,
 	  NULL },
+	{ "leader-elect", FLAG_BOOL, &cli.leader_elect, "true",
+	  "Run the controllers only while holding the coordination.k8s.io/v1 Lease (replicas wait as warm standbys)",
+	  0, 0, NULL },
+	{ "leader-elect-lease-duration", FLAG_DURATION, &cli.lease_duration_ms,
+	  "15s", "How long a standby waits after the last renewal it saw before taking over",
+	  0, 0, NULL },
+	{ "leader-elect-renew-deadline", FLAG_DURATION, &cli.renew_deadline_ms,
+	  "10s", "How long the leader keeps trying to renew before it stops writing and steps down",
+	  0, 0, NULL },
+	{ "leader-elect-retry-period", FLAG_DURATION, &cli.retry_period_ms, "2s",
+	  "How long candidates wait between attempts to acquire or renew", 0,
+	  0, NULL },
+	{ "leader-elect-resource-namespace", FLAG_STRING, &cli.lease_ns,
+	  "kube-system", "Namespace of the Lease", 0, 0, NULL },
+	{ "leader-elect-resource-name", FLAG_STRING, &cli.lease_name,
+	  "svc-controllers", "Name of the Lease", 0, 0, NULL },
 	{ "v", FLAG_INT, &cli.verbosity, "0",
 	  "Log verbosity: 0 (default) to 6", 0, 10, "v" },
 	{ "log-format", FLAG_STRING, &cli.log_format, "text",
@@ -200,6 +222,12 @@ static int run(const sigset_t *set)
 		.max_per_slice = (int)cli.max_per_slice,
 		.workers = (int)cli.workers,
 		.batch_period_ms = cli.batch_period_ms,
+		.leader_elect = cli.leader_elect,
+		.lease_ns = cli.lease_ns,
+		.lease_name = cli.lease_name,
+		.lease_duration_ms = cli.lease_duration_ms,
+		.renew_deadline_ms = cli.renew_deadline_ms,
+		.retry_period_ms = cli.retry_period_ms,
 	};
 	struct errbuf eb = ERRBUF_INIT;
 	struct kubeconfig *cfg = NULL;
@@ -214,8 +242,19 @@ static int run(const sigset_t *set)
 	}
 	log_info("svc-controllers %s starting server=%s context=%s", SVC_VERSION,
 		 cfg->server, cfg->context ? cfg->context : "");
-	if (manager_new(cfg, &mo, &m, &eb) != ERR_OK ||
-	    manager_start(m, &eb) != ERR_OK) {
+	switch (manager_new(cfg, &mo, &m, &eb)) {
+	case ERR_OK:
+		break;
+	case ERR_INVALID:
+		/* A flag combination the checks refuse: a usage error. */
+		log_error("invalid configuration: %s", eb.msg);
+		rc = 2;
+		goto out;
+	default:
+		log_error("cannot start: %s", eb.msg);
+		goto out;
+	}
+	if (manager_start(m, &eb) != ERR_OK) {
 		log_error("cannot start: %s", eb.msg);
 		goto out;
 	}

@@ -12,6 +12,7 @@
 #include "epsctl.h"
 #include "informer.h"
 #include "kubeconfig.h"
+#include "leaderelect.h"
 #include "recorder.h"
 
 enum { INF_PODS = 0, INF_SERVICES, INF_NODES, INF_SLICES, INF__COUNT };
@@ -24,6 +25,7 @@ struct manager {
 	struct recorder *rec;		    /* owned */
 	struct epsctl_api_ctx writer_ctx;
 	struct epsctl *epsctl;		    /* owned */
+	struct leaderelect *le;		    /* owned, NULL without election */
 	bool started;
 };
 
@@ -89,7 +91,7 @@ static enum err make_epsctl(struct manager *m)
 		(void)snprintf(host, sizeof(host), "svc-controllers");
 	ro.instance = host;
 	m->rec = recorder_new(m->api, &ro);
-	m->writer_ctx = (struct epsctl_api_ctx){ m->api, m->rec };
+	m->writer_ctx = (struct epsctl_api_ctx){ m->api, m->rec, NULL, NULL };
 	epsctl_api_writer(&m->writer_ctx, &w);
 	e = epsctl_new(&o, &src, &w, &m->epsctl);
 	if (e != ERR_OK)
@@ -103,6 +105,64 @@ static enum err make_epsctl(struct manager *m)
 	epsctl_slice_handlers(m->epsctl, &h);
 	informer_add_handlers(m->inf[INF_SLICES], &h);
 	return ERR_OK;
+}
+
+/* ---- Leadership: the workers run only while we hold the Lease ---------- */
+
+static void on_started_leading(void *ctx)
+{
+	struct manager *m = ctx;
+
+	if (!m->epsctl)
+		return;
+	/* A full pass: the standby's queue may be missing what happened
+	 * while another replica led. */
+	epsctl_refresh_nodes(m->epsctl);
+	epsctl_enqueue_all(m->epsctl);
+	if (epsctl_start(m->epsctl) != ERR_OK)
+		log_error("cannot start the EndpointSlice workers");
+}
+
+static void on_stopped_leading(void *ctx)
+{
+	struct manager *m = ctx;
+
+	/* The gate has already closed every write; this stops the workers
+	 * and keeps the caches and the queue warm for a later takeover. */
+	if (m->epsctl)
+		epsctl_pause(m->epsctl);
+}
+
+static bool gate(void *ctx)
+{
+	return leaderelect_gate(ctx);
+}
+
+static enum err make_elector(struct manager *m, struct errbuf *eb)
+{
+	char identity[320];
+	struct leaderelect_options o = {
+		.ns = m->opts.lease_ns,
+		.name = m->opts.lease_name,
+		.identity = identity,
+		.lease_duration_ms = m->opts.lease_duration_ms,
+		.renew_deadline_ms = m->opts.renew_deadline_ms,
+		.retry_period_ms = m->opts.retry_period_ms,
+		.on_started = on_started_leading,
+		.on_stopped = on_stopped_leading,
+		.ctx = m,
+	};
+	enum err e;
+
+	leaderelect_identity(identity, sizeof(identity));
+	e = leaderelect_new(m->api, &o, &m->le, eb);
+	if (e == ERR_OK) {
+		m->writer_ctx.gate = gate;
+		m->writer_ctx.gate_ctx = m->le;
+		log_info("leader election on lease=%s/%s identity=%s", o.ns, o.name,
+			 identity);
+	}
+	return e;
 }
 
 enum err manager_new(const struct kubeconfig *cfg,
@@ -123,6 +183,8 @@ enum err manager_new(const struct kubeconfig *cfg,
 		e = make_epsctl(m);
 	if (e == ERR_OK && !m->epsctl && m->opts.run_epslice)
 		e = errbuf_set(eb, ERR_INVALID, "cannot set up the EndpointSlice controller");
+	if (e == ERR_OK && m->opts.leader_elect)
+		e = make_elector(m, eb);
 	if (e != ERR_OK) {
 		manager_free(m);
 		return e;
@@ -151,12 +213,15 @@ enum err manager_start(struct manager *m, struct errbuf *eb)
 		return ERR_OK;
 	/* Node ratios first, so no Service loses its hints at start-up
 	 * (endpointslice.md §6.2 recommendation). */
-	epsctl_refresh_nodes(m->epsctl);
-	epsctl_enqueue_all(m->epsctl);
-	if (epsctl_start(m->epsctl) != ERR_OK)
-		return errbuf_set(eb, ERR_IO, "cannot start the EndpointSlice workers");
 	log_info("endpointslice controller started workers=%d max-endpoints-per-slice=%d managed-by=%s",
 		 m->opts.workers, m->opts.max_per_slice, m->opts.managed_by);
+	if (m->le) {
+		/* A warm standby until the Lease is ours. */
+		if (leaderelect_start(m->le) != ERR_OK)
+			return errbuf_set(eb, ERR_IO, "cannot start leader election");
+		return ERR_OK;
+	}
+	on_started_leading(m);
 	return ERR_OK;
 }
 
@@ -212,6 +277,9 @@ void manager_stop(struct manager *m)
 {
 	if (!m || !m->started)
 		return;
+	/* Leader work stops first, then the Lease is released. */
+	if (m->le)
+		leaderelect_stop(m->le);
 	if (m->epsctl) {
 		epsctl_stop(m->epsctl);
 		log_epsctl_totals(m);
@@ -226,6 +294,7 @@ void manager_free(struct manager *m)
 	if (!m)
 		return;
 	manager_stop(m);
+	leaderelect_free(m->le);
 	epsctl_free(m->epsctl);
 	for (int i = 0; i < INF__COUNT; i++)
 		informer_free(m->inf[i]);

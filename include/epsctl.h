@@ -54,6 +54,10 @@ struct epsctl_writer {
 struct epsctl_api_ctx {
 	struct apiclient *api;
 	struct recorder *rec;
+	/* The leadership gate: a write is refused (ERR_SHUTDOWN) unless it
+	 * returns true. NULL: always open (no leader election). */
+	bool (*gate)(void *gate_ctx);
+	void *gate_ctx;
 };
 void epsctl_api_writer(struct epsctl_api_ctx *ctx, struct epsctl_writer *out);
 
@@ -93,7 +97,12 @@ void epsctl_enqueue_all(struct epsctl *c);
 /* Recomputes node ratios for topology hints (before workers start). */
 void epsctl_refresh_nodes(struct epsctl *c);
 
+/* Starts the workers (again after a pause). */
 enum err epsctl_start(struct epsctl *c) ATTR_WUR;
+/* Stops and joins the workers but keeps the queue filling (a standby that
+ * lost the lease keeps its queue warm). */
+void epsctl_pause(struct epsctl *c);
+/* Final stop: shuts the queue down and joins the workers. */
 void epsctl_stop(struct epsctl *c);
 /* Syncs queued Services on the calling thread until the queue is empty
  * (delays ignored when opts.immediate); returns the syncs done. */

@@ -26,6 +26,12 @@ struct manager_options {
 	int max_per_slice;	  /* --max-endpoints-per-slice */
 	int workers;		  /* --concurrent-service-endpoint-syncs */
 	int64_t batch_period_ms;  /* --endpointslice-updates-batch-period */
+	bool leader_elect;	  /* --leader-elect */
+	const char *lease_ns;	  /* --leader-elect-resource-namespace */
+	const char *lease_name;	  /* --leader-elect-resource-name */
+	int64_t lease_duration_ms;
+	int64_t renew_deadline_ms;
+	int64_t retry_period_ms;
 };
 
 struct manager_counts {

@@ -68,6 +68,12 @@ bool workqueue_try_get(struct workqueue *q, char **key);
 /* The soonest delayed key's ready time in ms from now (rounded up, so
  * advancing a fake clock by it makes the key due), or -1 if none. */
 int64_t workqueue_next_delay_ms(struct workqueue *q);
+/*
+ * While paused, workqueue_get and workqueue_try_get return false at once
+ * (waking blocked getters) but adds are still accepted, so a standby keeps
+ * its queue warm and its workers can exit and be restarted on takeover.
+ */
+void workqueue_set_paused(struct workqueue *q, bool paused);
 /* Wakes every workqueue_get with false; later adds are ignored. */
 void workqueue_shutdown(struct workqueue *q);
 /* Ready keys (the FIFO), after moving the due delayed ones there. */
