@@ -58,13 +58,63 @@ enum err cidr_addr_parse(const char *s, struct cidr_addr *out,
 	return ERR_OK;
 }
 
+/* The longest run of two or more zero groups, the first on a tie. */
+static void zero_run(const uint16_t g[8], int *start, int *len)
+{
+	*start = -1;
+	*len = 1;
+	for (int i = 0; i < 8;) {
+		int j = i;
+
+		while (j < 8 && g[j] == 0)
+			j++;
+		if (j - i > *len) {
+			*start = i;
+			*len = j - i;
+		}
+		i = j > i ? j : i + 1;
+	}
+}
+
+/* RFC 5952 text, as Go's netip prints it: glibc's inet_ntop writes
+ * "::0.1.0.0" for ::1:0, which no Kubernetes client would produce. */
+static void format_v6(const uint8_t *b, char out[CIDR_ADDR_STRLEN])
+{
+	uint16_t g[8];
+	int start, len;
+	size_t n = 0;
+
+	if (memcmp(b, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+		(void)snprintf(out, CIDR_ADDR_STRLEN, "::ffff:%u.%u.%u.%u",
+			       b[12], b[13], b[14], b[15]);
+		return;
+	}
+	for (int i = 0; i < 8; i++)
+		g[i] = (uint16_t)(b[2 * i] << 8 | b[2 * i + 1]);
+	zero_run(g, &start, &len);
+	for (int i = 0; i < 8; i++) {
+		if (i == start) {
+			n += (size_t)snprintf(out + n, CIDR_ADDR_STRLEN - n,
+					      "::");
+			i += len - 1;
+			continue;
+		}
+		n += (size_t)snprintf(out + n, CIDR_ADDR_STRLEN - n, "%s%x",
+				      n && out[n - 1] != ':' ? ":" : "", g[i]);
+	}
+	out[n] = '\0';
+}
+
 void cidr_addr_format(const struct cidr_addr *a, char out[CIDR_ADDR_STRLEN])
 {
-	int af = a->family == CIDR_FAMILY_V4 ? AF_INET : AF_INET6;
+	const uint8_t *b = a->bytes;
 
-	/* Cannot fail: the family is valid and the buffer is large enough. */
-	if (!inet_ntop(af, a->bytes, out, CIDR_ADDR_STRLEN))
-		BUG_ON(true);
+	if (a->family == CIDR_FAMILY_V6) {
+		format_v6(b, out);
+		return;
+	}
+	(void)snprintf(out, CIDR_ADDR_STRLEN, "%u.%u.%u.%u", b[0], b[1], b[2],
+		       b[3]);
 }
 
 bool cidr_addr_equal(const struct cidr_addr *a, const struct cidr_addr *b)

@@ -19,6 +19,17 @@ static void test_addr_round_trip(void)
 	    {"fd00:0:0:0::1", "fd00::1", CIDR_FAMILY_V6},
 	    {"::", "::", CIDR_FAMILY_V6},
 	    {"FD00::ABCD", "fd00::abcd", CIDR_FAMILY_V6},
+	    /* RFC 5952, as Go prints: not glibc's "::0.1.0.0". */
+	    {"::1:0", "::1:0", CIDR_FAMILY_V6},
+	    {"::1", "::1", CIDR_FAMILY_V6},
+	    {"::ffff:10.0.0.1", "::ffff:10.0.0.1", CIDR_FAMILY_V6},
+	    {"1:0:0:1:0:0:0:1", "1:0:0:1::1", CIDR_FAMILY_V6},
+	    {"1:0:0:2:0:0:3:4", "1::2:0:0:3:4", CIDR_FAMILY_V6},
+	    {"0:0:1:0:0:0:0:0", "0:0:1::", CIDR_FAMILY_V6},
+	    {"1:0:2:3:4:5:6:7", "1:0:2:3:4:5:6:7", CIDR_FAMILY_V6},
+	    {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	     "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", CIDR_FAMILY_V6},
+	    {"fd00:0:0:0:0:0:0:0", "fd00::", CIDR_FAMILY_V6},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
