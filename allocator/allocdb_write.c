@@ -1,0 +1,285 @@
+/*
+ * allocdb_write: the transactions of the record (allocator.md §8.2):
+ * a batch of allocations and releases, a confirmation by the watch, and
+ * the repair pass's replacement of whole ranges. Each is one BEGIN
+ * IMMEDIATE … COMMIT under db->lock, committed before the call returns;
+ * any error rolls the whole transaction back. Inputs are validated before
+ * the transaction starts.
+ *
+ * Invariant kept by every write: a bit is set iff its owner row exists.
+ */
+#include "base.h"
+#include "allocdb.h"
+
+#include "allocdb_internal.h"
+
+bool allocdb__str_ok(const char *s, bool required)
+{
+	if (!s)
+		return !required;
+	if (required && !*s)
+		return false;
+	return strlen(s) < ALLOCDB_MAX_STR;
+}
+
+static enum err check_change(struct allocdb *db,
+			     const struct allocdb_change *c,
+			     struct errbuf *eb)
+{
+	const struct allocdb__range *r = allocdb__range(db, c->range, eb);
+	bool set = c->op == ALLOCDB_SET;
+
+	if (!r)
+		return ERR_INVALID;
+	if (c->offset >= r->size)
+		return errbuf_set(eb, ERR_INVALID,
+				  "range %s offset %llu: beyond the range's %llu values",
+				  r->name, (unsigned long long)c->offset,
+				  (unsigned long long)r->size);
+	if (!set && c->op != ALLOCDB_CLEAR)
+		return errbuf_set(eb, ERR_INVALID, "range %s offset %llu: unknown op %d",
+				  r->name, (unsigned long long)c->offset,
+				  (int)c->op);
+	if (!allocdb__str_ok(c->ns, set) || !allocdb__str_ok(c->name, set) ||
+	    !allocdb__str_ok(c->uid, false) || !allocdb__str_ok(c->field, set) ||
+	    (!set && !c->ns != !c->name))
+		return errbuf_set(eb, ERR_INVALID,
+				  "range %s offset %llu: owner needs namespace, name and field of at most %d bytes",
+				  r->name, (unsigned long long)c->offset,
+				  ALLOCDB_MAX_STR - 1);
+	return ERR_OK;
+}
+
+enum err allocdb__insert_owner(struct allocdb *db, const char *range,
+			      const struct allocdb_entry *o, struct errbuf *eb)
+{
+	sqlite3_stmt *st;
+	enum err e;
+
+	e = allocdb__prepare(db,
+			     "INSERT INTO allocations(range_name, bit, namespace,"
+			     " name, uid, field, taken_ms, confirmed)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			     &st, eb);
+	if (e)
+		return e;
+	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)o->offset);
+	sqlite3_bind_text(st, 3, o->ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, o->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, o->uid ? o->uid : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, o->field, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, o->taken_ms);
+	sqlite3_bind_int(st, 8, o->confirmed);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		e = allocdb__fail(db, eb, "recording an owner");
+	sqlite3_finalize(st);
+	return e;
+}
+
+static enum err delete_owner(struct allocdb *db, const char *range,
+			     uint64_t offset, struct errbuf *eb)
+{
+	sqlite3_stmt *st;
+	enum err e;
+
+	e = allocdb__prepare(db,
+			     "DELETE FROM allocations"
+			     " WHERE range_name = ?1 AND bit = ?2",
+			     &st, eb);
+	if (e)
+		return e;
+	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)offset);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		e = allocdb__fail(db, eb, "deleting an owner");
+	else if (sqlite3_changes(db->conn) != 1)
+		e = errbuf_set(eb, ERR_DB,
+			       "allocdb %s: range %s offset %llu: bit set without an owner row",
+			       db->path, range, (unsigned long long)offset);
+	sqlite3_finalize(st);
+	return e;
+}
+
+/* ERR_CONFLICT naming the owner of a taken value. */
+static enum err conflict(struct allocdb *db, const struct allocdb_change *c,
+			 const char *why, struct errbuf *eb)
+{
+	struct allocdb_entry o = { 0 };
+	const struct allocdb__range *r = allocdb__range(db, c->range, NULL);
+	enum err e;
+
+	e = allocdb__owner(db, r, c->offset, &o, eb);
+	if (e == ERR_OK)
+		e = errbuf_set(eb, ERR_CONFLICT,
+			       "range %s offset %llu: %s %s/%s uid=%s field %s",
+			       c->range, (unsigned long long)c->offset, why,
+			       o.ns, o.name, o.uid, o.field);
+	allocdb_entry_release(&o);
+	return e;
+}
+
+static enum err apply_set(struct allocdb *db, const struct allocdb_change *c,
+			  int64_t now_ms, struct errbuf *eb)
+{
+	unsigned char bits[ALLOCDB_CHUNK_BYTES];
+	uint64_t chunk = c->offset / ALLOCDB_CHUNK_BITS;
+	uint64_t bit = c->offset % ALLOCDB_CHUNK_BITS;
+	unsigned char mask = (unsigned char)(1u << (bit % 8));
+	struct allocdb_entry o = {
+		c->offset, (char *)c->ns, (char *)c->name, (char *)c->uid,
+		(char *)c->field, now_ms, c->confirmed,
+	};
+	enum err e;
+
+	e = allocdb__chunk_read(db, c->range, chunk, bits, eb);
+	if (e)
+		return e;
+	if (bits[bit / 8] & mask)
+		return conflict(db, c, "already allocated to", eb);
+	bits[bit / 8] |= mask;
+	e = allocdb__chunk_write(db, c->range, chunk, bits, eb);
+	if (e == ERR_OK)
+		e = allocdb__insert_owner(db, c->range, &o, eb);
+	return e;
+}
+
+/* Releasing a free value is a no-op, as upstream's Release is. */
+static enum err apply_clear(struct allocdb *db,
+			    const struct allocdb_change *c,
+			    struct errbuf *eb)
+{
+	unsigned char bits[ALLOCDB_CHUNK_BYTES];
+	uint64_t chunk = c->offset / ALLOCDB_CHUNK_BITS;
+	uint64_t bit = c->offset % ALLOCDB_CHUNK_BITS;
+	unsigned char mask = (unsigned char)(1u << (bit % 8));
+	struct allocdb_entry o = { 0 };
+	enum err e;
+
+	e = allocdb__chunk_read(db, c->range, chunk, bits, eb);
+	if (e || !(bits[bit / 8] & mask))
+		return e;
+	if (c->ns) {
+		e = allocdb__owner(db, allocdb__range(db, c->range, NULL),
+				   c->offset, &o, eb);
+		if (e == ERR_OK && (strcmp(o.ns, c->ns) != 0 ||
+				    strcmp(o.name, c->name) != 0))
+			e = conflict(db, c, "not released, owned by", eb);
+		allocdb_entry_release(&o);
+		if (e)
+			return e;
+	}
+	bits[bit / 8] &= (unsigned char)~mask;
+	e = allocdb__chunk_write(db, c->range, chunk, bits, eb);
+	if (e == ERR_OK)
+		e = delete_owner(db, c->range, c->offset, eb);
+	return e;
+}
+
+enum err allocdb_apply(struct allocdb *db, const struct allocdb_change *ch,
+		       size_t n, struct errbuf *eb)
+{
+	int64_t now_ms = clock_now_ms();
+	enum err e = ERR_OK;
+
+	for (size_t i = 0; e == ERR_OK && i < n; i++)
+		e = check_change(db, &ch[i], eb);
+	if (e || n == 0)
+		return e;
+	pthread_mutex_lock(&db->lock);
+	e = allocdb__begin(db, eb);
+	for (size_t i = 0; e == ERR_OK && i < n; i++)
+		e = ch[i].op == ALLOCDB_SET ? apply_set(db, &ch[i], now_ms, eb)
+					    : apply_clear(db, &ch[i], eb);
+	e = allocdb__end(db, e, eb);
+	pthread_mutex_unlock(&db->lock);
+	return e;
+}
+
+static enum err confirm_locked(struct allocdb *db,
+			       const struct allocdb__range *r,
+			       uint64_t offset, const char *uid,
+			       struct errbuf *eb)
+{
+	struct allocdb_entry o = { 0 };
+	sqlite3_stmt *st;
+	enum err e;
+
+	e = allocdb__owner(db, r, offset, &o, eb);
+	if (e == ERR_OK && *uid && *o.uid && strcmp(uid, o.uid) != 0)
+		e = errbuf_set(eb, ERR_CONFLICT,
+			       "range %s offset %llu: owned by %s/%s uid=%s, not uid=%s",
+			       r->name, (unsigned long long)offset, o.ns,
+			       o.name, o.uid, uid);
+	allocdb_entry_release(&o);
+	if (e)
+		return e;
+	e = allocdb__prepare(db,
+			     "UPDATE allocations SET confirmed = 1,"
+			     " uid = CASE WHEN uid = '' THEN ?3 ELSE uid END"
+			     " WHERE range_name = ?1 AND bit = ?2",
+			     &st, eb);
+	if (e)
+		return e;
+	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)offset);
+	sqlite3_bind_text(st, 3, uid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		e = allocdb__fail(db, eb, "confirming an owner");
+	sqlite3_finalize(st);
+	return e;
+}
+
+enum err allocdb_confirm(struct allocdb *db, const char *range,
+			 uint64_t offset, const char *uid, struct errbuf *eb)
+{
+	const struct allocdb__range *r = allocdb__range(db, range, eb);
+	enum err e;
+
+	if (!r)
+		return ERR_INVALID;
+	if (!allocdb__str_ok(uid, false))
+		return errbuf_set(eb, ERR_INVALID, "range %s offset %llu: uid too long",
+				  range, (unsigned long long)offset);
+	pthread_mutex_lock(&db->lock);
+	e = allocdb__begin(db, eb);
+	if (e == ERR_OK)
+		e = allocdb__end(db, confirm_locked(db, r, offset,
+						    uid ? uid : "", eb),
+				 eb);
+	pthread_mutex_unlock(&db->lock);
+	return e;
+}
+
+enum err allocdb__exec_meta(struct allocdb *db, const char *key,
+			   int64_t value, struct errbuf *eb)
+{
+	sqlite3_stmt *st;
+	enum err e;
+
+	e = allocdb__prepare(db,
+			     "INSERT OR REPLACE INTO meta(key, value)"
+			     " VALUES (?1, ?2)",
+			     &st, eb);
+	if (e)
+		return e;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, value);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		e = allocdb__fail(db, eb, "writing meta");
+	sqlite3_finalize(st);
+	return e;
+}
+
+enum err allocdb_set_last_repair(struct allocdb *db, int64_t ms,
+				 struct errbuf *eb)
+{
+	enum err e;
+
+	pthread_mutex_lock(&db->lock);
+	e = allocdb__begin(db, eb);
+	if (e == ERR_OK)
+		e = allocdb__end(db, allocdb__exec_meta(db, "last_repair_ms", ms, eb), eb);
+	pthread_mutex_unlock(&db->lock);
+	return e;
+}
