@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <openssl/err.h>
 
@@ -115,6 +116,26 @@ enum err webhook__io_write(struct webhook__io *io, const char *p, size_t n)
 		}
 	}
 	return e;
+}
+
+void webhook__io_linger(struct webhook__io *io, int ms)
+{
+	int64_t end = clock_mono_ns() + ms_to_ns(ms);
+	char tmp[16384];
+
+	/* Closing with unread input makes the kernel send a reset, which can
+	 * destroy our error response before the client reads it; so half-close
+	 * and discard what the client is still sending, for a bounded time. */
+	(void)shutdown(io->fd, SHUT_WR);
+	for (;;) {
+		int64_t now = clock_mono_ns();
+		struct pollfd pfd = {.fd = io->fd, .events = POLLIN};
+
+		if (now >= end || poll(&pfd, 1, (int)((end - now) / 1000000 + 1)) <= 0)
+			return;
+		if (recv(io->fd, tmp, sizeof(tmp), 0) <= 0)
+			return;
+	}
 }
 
 /* Reads more into rbuf, compacting first; ERR_TOO_LARGE when full. */

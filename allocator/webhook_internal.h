@@ -77,6 +77,8 @@ enum err webhook__http_read_body(struct webhook__io *io,
 				 const struct webhook__http_req *req,
 				 size_t max_body, struct buf *body,
 				 struct webhook__http_err *he) ATTR_WUR;
+/* Half-closes and discards input for up to ms, after an error response. */
+void webhook__io_linger(struct webhook__io *io, int ms);
 enum err webhook__io_write(struct webhook__io *io, const char *p,
 			   size_t n) ATTR_WUR;
 

@@ -34,6 +34,8 @@
 #define QUEUE_MAX 64
 /* Idle keep-alive time after which a worker yields to queued clients. */
 #define YIELD_IDLE_MS 200
+/* How long an error response waits for the client to stop sending. */
+#define LINGER_MS 1000
 
 struct webhook {
 	struct webhook_options o; /* copy; strings not used after new */
@@ -212,7 +214,13 @@ static bool serve_one(struct webhook *w, struct webhook__io *io,
 	keep = e == ERR_OK && req.keep_alive && !atomic_load(&w->stopping);
 	io->deadline_ns = clock_mono_ns() +
 			  (int64_t)w->o.request_timeout_ms * 1000000;
-	return send_response(io, r, keep) == ERR_OK && keep;
+	if (send_response(io, r, keep) != ERR_OK)
+		return false;
+	if (he.status) {
+		(void)SSL_shutdown(io->ssl);
+		webhook__io_linger(io, LINGER_MS);
+	}
+	return keep;
 }
 
 static void serve_conn(struct webhook *w, int fd)
