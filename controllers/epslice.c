@@ -388,8 +388,8 @@ static void ctx_release(struct epslice__ctx *ctx)
 }
 
 /* Upstream getAddressTypesForService (§1.3). */
-static size_t address_types(const struct kube_service *svc,
-			    enum kube_address_type out[2])
+size_t epslice_address_types(const struct kube_service *svc,
+			     enum kube_address_type out[2])
 {
 	bool v4 = false, v6 = false;
 	size_t n = 0;
@@ -603,7 +603,7 @@ enum err epslice_reconcile(const struct epslice_config *cfg,
 				    .plan = plan,
 				    .max = (size_t)c.max_per_slice};
 	ctx_init(&ctx, in);
-	n = address_types(in->svc, types);
+	n = epslice_address_types(in->svc, types);
 	for (size_t i = 0; i < n; i++)
 		reconcile_type(&ctx, types[i]);
 	delete_unsupported(&ctx, types, n);

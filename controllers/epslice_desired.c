@@ -67,6 +67,12 @@ enum err epslice__canon_ip(const char *ip, enum kube_ip_family *family,
 	return inet_ntop(AF_INET6, a, out, 64) ? ERR_OK : ERR_INVALID;
 }
 
+enum err epslice_canon_ip(const char *ip, enum kube_ip_family *family,
+			  char out[64])
+{
+	return epslice__canon_ip(ip, family, out);
+}
+
 /* Addresses of pod p for type t, canonical and sorted (upstream sorts them
  * in place when it hashes the endpoint). */
 static void pod_addresses(struct kube_object *o, const struct kube_pod *p,
@@ -96,11 +102,21 @@ static void pod_addresses(struct kube_object *o, const struct kube_pod *p,
 
 /* ---- Membership and endpoints (§1.2, §2) -------------------------------- */
 
-static bool pod_member(const struct kube_pod *p)
+enum epslice_exclusion epslice_pod_exclusion(const struct kube_pod *p)
 {
 	if (p->phase == KUBE_POD_SUCCEEDED || p->phase == KUBE_POD_FAILED)
-		return false;
-	return p->n_ips > 0;
+		return EPSLICE_EXCLUDED_TERMINAL;
+	return p->n_ips > 0 ? EPSLICE_INCLUDED : EPSLICE_EXCLUDED_NO_IP;
+}
+
+void epslice_pod_conditions(const struct kube_service *svc,
+			    const struct kube_pod *p,
+			    struct epslice_conditions *out)
+{
+	out->serving = p->ready == KUBE_TRUE;
+	out->terminating = p->obj.meta.deletion_ms != 0;
+	out->ready = svc->publish_not_ready ||
+		     (out->serving && !out->terminating);
 }
 
 static bool sets_hostname(const struct kube_pod *p,
@@ -117,15 +133,14 @@ static void build_endpoint(struct kube_object *o,
 			   const struct kube_node *node,
 			   enum kube_address_type t, struct kube_endpoint *ep)
 {
-	bool serving = p->ready == KUBE_TRUE;
-	bool terminating = p->obj.meta.deletion_ms != 0;
-	bool ready = svc->publish_not_ready || (serving && !terminating);
+	struct epslice_conditions c;
 
+	epslice_pod_conditions(svc, p, &c);
 	memset(ep, 0, sizeof(*ep));
 	pod_addresses(o, p, t, ep);
-	ep->serving = serving ? KUBE_TRUE : KUBE_FALSE;
-	ep->terminating = terminating ? KUBE_TRUE : KUBE_FALSE;
-	ep->ready = ready ? KUBE_TRUE : KUBE_FALSE;
+	ep->serving = c.serving ? KUBE_TRUE : KUBE_FALSE;
+	ep->terminating = c.terminating ? KUBE_TRUE : KUBE_FALSE;
+	ep->ready = c.ready ? KUBE_TRUE : KUBE_FALSE;
 	if (sets_hostname(p, svc))
 		ep->hostname = kube_set_str(o, p->hostname);
 	if (set(p->node_name))
@@ -194,8 +209,8 @@ bool epslice__ep_equal(const struct kube_endpoint *a,
 /* ---- Ports (§3.1, §3.2) -------------------------------------------------- */
 
 /* Upstream FindPort: containers first, then sidecar init containers. */
-static bool find_port(const struct kube_pod *p,
-		      const struct kube_service_port *sp, int32_t *out)
+bool epslice_find_port(const struct kube_pod *p,
+		       const struct kube_service_port *sp, int32_t *out)
 {
 	if (!sp->target_port_name) {
 		/* An unset targetPort defaults to the Service port. */
@@ -227,7 +242,7 @@ static uint32_t pod_ports(const struct kube_service *svc,
 		const struct kube_service_port *sp = &svc->ports[i];
 		int32_t port;
 
-		if (!find_port(p, sp, &port)) {
+		if (!epslice_find_port(p, sp, &port)) {
 			log_v(4, "no port %s for pod=%s/%s service=%s/%s",
 			      sp->target_port_name, p->obj.meta.ns,
 			      p->obj.meta.name, svc->obj.meta.ns,
@@ -470,7 +485,7 @@ void epslice__desired(struct epslice__ctx *ctx, struct epslice__type *t)
 	    xcalloc(ctx->svc->n_ports + 1, sizeof(*tmp));
 
 	for (size_t i = 0; i < ctx->n_pods; i++)
-		if (pod_member(ctx->pods[i]))
+		if (epslice_pod_exclusion(ctx->pods[i]) == EPSLICE_INCLUDED)
 			desired_pod(ctx, t, ctx->pods[i], tmp);
 	free(tmp);
 	for (size_t i = 0; i < t->n_groups; i++)

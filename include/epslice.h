@@ -138,6 +138,44 @@ bool epslice_selector_matches(const struct kube_labels *selector,
 bool epslice_owned_by(const struct kube_endpointslice *slice,
 		      const struct kube_service *svc);
 
+/* ---- The per-pod rules, for explaining a Service ---------------------- */
+
+/* Why a selected pod contributes no endpoint at all (§1.2). */
+enum epslice_exclusion {
+	EPSLICE_INCLUDED = 0,
+	EPSLICE_EXCLUDED_TERMINAL, /* phase Succeeded or Failed */
+	EPSLICE_EXCLUDED_NO_IP,	   /* neither podIP nor podIPs */
+};
+enum epslice_exclusion epslice_pod_exclusion(const struct kube_pod *p);
+
+/* The conditions the controller writes for p's endpoint (§2). */
+struct epslice_conditions {
+	bool ready;
+	bool serving;
+	bool terminating;
+};
+void epslice_pod_conditions(const struct kube_service *svc,
+			    const struct kube_pod *p,
+			    struct epslice_conditions *out);
+
+/* The slice address types of svc, IPv4 first (§1.3); returns 1 or 2. */
+size_t epslice_address_types(const struct kube_service *svc,
+			     enum kube_address_type out[2]);
+/*
+ * Canonicalises one IP: ERR_INVALID if it does not parse; else *family and
+ * the printed form in out (IPv4-mapped IPv6 counts as IPv4, §1.3).
+ */
+enum err epslice_canon_ip(const char *ip, enum kube_ip_family *family,
+			  char out[64]) ATTR_WUR;
+/*
+ * Resolves sp's target port on pod p (upstream FindPort, §3.1): a number
+ * (or the Service port when unset) as is; a name through the containers'
+ * ports, then the sidecars', with the same protocol. False when a named
+ * port does not resolve: the Service port is then omitted for this pod.
+ */
+bool epslice_find_port(const struct kube_pod *p,
+		       const struct kube_service_port *sp, int32_t *out);
+
 /* ---- Hooks for the hints module --------------------------------------- */
 
 /*
