@@ -243,14 +243,26 @@ static bool wait_cancellable(const struct apiclient_request *req, int64_t ms)
 	return !(req->cancel && atomic_load(req->cancel));
 }
 
+/* Counts one attempt; its duration too unless it was a watch, whose
+ * length says nothing about the server's latency. */
 static void count_answer(struct apiclient *c, const struct apiclient_request *req,
-			 long code)
+			 long code, int64_t dur_ns)
 {
+	static const int64_t bounds_ms[] = APICLIENT_LATENCY_BOUNDS_MS;
 	size_t cls = code >= 100 && code < 600 ? (size_t)(code / 100) : 0;
+	size_t b = 0;
 
 	atomic_fetch_add(&c->n_requests, 1);
 	atomic_fetch_add(&c->n_by_method[req->method], 1);
 	atomic_fetch_add(&c->n_by_class[cls], 1);
+	atomic_fetch_add(&c->n_by_method_class[req->method][cls], 1);
+	if (req->watch)
+		return;
+	while (b < ARRAY_SIZE(bounds_ms) && dur_ns > bounds_ms[b] * 1000000)
+		b++;
+	atomic_fetch_add(&c->n_latency[req->method][cls][b], 1);
+	atomic_fetch_add(&c->latency_ns[req->method][cls],
+			 (uint_fast64_t)(dur_ns > 0 ? dur_ns : 0));
 }
 
 static enum err curl_to_err(CURLcode cc, const struct apiclient__xfer *x)
@@ -382,6 +394,7 @@ enum err apiclient_do(struct apiclient *c, const struct apiclient_request *req,
 	struct apiclient__xfer x = { .req = req, .resp = resp };
 	bool refreshed = false;
 	struct backoff bo;
+	int64_t t0;
 	enum err e;
 	char *url;
 	int n = 0;
@@ -395,8 +408,10 @@ enum err apiclient_do(struct apiclient *c, const struct apiclient_request *req,
 		reset_xfer(&x);
 		throttle(c, req);
 		n++;
+		t0 = clock_mono_ns();
 		e = attempt(c, url, &x, eb);
-		count_answer(c, req, e == ERR_OK ? x.code : 0);
+		count_answer(c, req, e == ERR_OK ? x.code : 0,
+			     clock_mono_ns() - t0);
 		if (e == ERR_OK && x.code == 401 && !refreshed && !x.delivered) {
 			/* A rotated token or an expired plugin credential. */
 			credential_invalidate(c->cred);
@@ -431,4 +446,20 @@ void apiclient_stats(struct apiclient *c, struct apiclient_stats *out)
 	for (size_t i = 0; i < ARRAY_SIZE(out->by_class); i++)
 		out->by_class[i] = atomic_load(&c->n_by_class[i]);
 	out->throttled_ns = atomic_load(&c->throttled_ns);
+	for (size_t m = 0; m < 5; m++) {
+		for (size_t k = 0; k < 6; k++) {
+			uint64_t sum = 0;
+
+			out->by_method_class[m][k] =
+			    atomic_load(&c->n_by_method_class[m][k]);
+			/* Cumulated from one read of each bucket, so the
+			 * buckets never decrease and +Inf is the count. */
+			for (size_t b = 0; b <= APICLIENT_LATENCY_BUCKETS; b++) {
+				sum += atomic_load(&c->n_latency[m][k][b]);
+				out->latency[m][k][b] = sum;
+			}
+			out->latency_sum_ns[m][k] =
+			    atomic_load(&c->latency_ns[m][k]);
+		}
+	}
 }

@@ -36,6 +36,11 @@ struct apiclient {
 	atomic_uint_fast64_t n_by_method[5];
 	atomic_uint_fast64_t n_by_class[6];
 	atomic_uint_fast64_t throttled_ns;
+	atomic_uint_fast64_t n_by_method_class[5][6];
+	/* Non-watch attempts by method and class, per latency bucket (not
+	 * cumulative; the last one is +Inf), and their summed duration. */
+	atomic_uint_fast64_t n_latency[5][6][APICLIENT_LATENCY_BUCKETS + 1];
+	atomic_uint_fast64_t latency_ns[5][6];
 };
 
 /* One attempt's transfer state. */

@@ -158,12 +158,25 @@ enum err apiclient_create_event(struct apiclient *c,
 
 /* ---- Counters (for /metrics) ----------------------------------------- */
 
+/* Upper bounds (ms) of the request latency buckets, client-go's
+ * rest_client_request_duration_seconds buckets. */
+#define APICLIENT_LATENCY_BOUNDS_MS                                          \
+	{ 5, 25, 100, 250, 500, 1000, 2000, 4000, 8000, 15000, 30000, 60000 }
+#define APICLIENT_LATENCY_BUCKETS 12
+
 struct apiclient_stats {
 	uint64_t requests;	 /* attempts sent */
 	uint64_t retries;
 	uint64_t by_method[5];	 /* indexed by enum apiclient_method */
 	uint64_t by_class[6];	 /* 0: no answer, 1: 1xx … 5: 5xx */
 	uint64_t throttled_ns;	 /* time spent waiting for the rate limiter */
+	/* Attempts by method and class, watches included. */
+	uint64_t by_method_class[5][6];
+	/* Duration of non-watch attempts by method and class: cumulative
+	 * counts per bound of APICLIENT_LATENCY_BOUNDS_MS, then +Inf (the
+	 * count), and the sum in ns. */
+	uint64_t latency[5][6][APICLIENT_LATENCY_BUCKETS + 1];
+	uint64_t latency_sum_ns[5][6];
 };
 void apiclient_stats(struct apiclient *c, struct apiclient_stats *out);
 
