@@ -636,7 +636,7 @@ enum err epsctl_sync(struct epsctl *c, const char *key, struct errbuf *eb)
 
 void epsctl__observe_latency(struct epsctl *c, int64_t first_ns)
 {
-	static const double bounds[] = { 1, 5, 10, 50, 100, 500, 1000, 5000 };
+	static const double bounds[] = EPSCTL_LATENCY_BOUNDS_MS;
 	double ms = (double)(clock_mono_ns() - first_ns) / 1e6;
 
 	pthread_mutex_lock(&c->lock);
@@ -646,6 +646,21 @@ void epsctl__observe_latency(struct epsctl *c, int64_t first_ns)
 	c->stats.latency_buckets[ARRAY_SIZE(bounds)]++;
 	c->stats.latency_count++;
 	c->stats.latency_sum_ms += ms;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void epsctl__observe_duration(struct epsctl *c, int64_t dur_ns)
+{
+	static const double bounds[] = EPSCTL_SYNC_BOUNDS_MS;
+	double ms = (double)dur_ns / 1e6;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < ARRAY_SIZE(bounds); i++)
+		if (ms <= bounds[i])
+			c->stats.sync_buckets[i]++;
+	c->stats.sync_buckets[ARRAY_SIZE(bounds)]++;
+	c->stats.sync_count++;
+	c->stats.sync_sum_ms += ms;
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -716,6 +731,9 @@ void epsctl__observe_sync(struct epsctl *c, const char *key,
 	hist_observe(c->stats.changed_hist,
 		     p->n_creates + p->n_updates + p->n_deletes);
 	c->stats.hist_count++;
+	c->stats.added_sum += p->endpoints_added;
+	c->stats.removed_sum += p->endpoints_removed;
+	c->stats.changed_sum += p->n_creates + p->n_updates + p->n_deletes;
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -742,6 +760,7 @@ void epsctl__forget_service(struct epsctl *c, const char *key)
 
 void epsctl_stats(struct epsctl *c, struct epsctl_stats *out)
 {
+	static const char *const traffic[] = EPSCTL_TRAFFIC_DISTRIBUTIONS;
 	struct workqueue_stats qs;
 
 	pthread_mutex_lock(&c->lock);
@@ -749,4 +768,9 @@ void epsctl_stats(struct epsctl *c, struct epsctl_stats *out)
 	pthread_mutex_unlock(&c->lock);
 	workqueue_stats(c->q, &qs);
 	out->queue_depth = qs.depth;
+	out->queue_adds = qs.adds;
+	out->queue_retries = qs.retries;
+	for (size_t i = 0; i < ARRAY_SIZE(traffic); i++)
+		out->traffic_distribution[i] =
+		    hints_count_traffic_distribution(c->hints, traffic[i]);
 }

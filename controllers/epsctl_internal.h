@@ -65,6 +65,8 @@ enum epsctl__result epsctl__sync(struct epsctl *c, const char *key,
 /* The first event time of key since its last sync (0 if none), cleared. */
 int64_t epsctl__take_pending(struct epsctl *c, const char *key);
 void epsctl__observe_latency(struct epsctl *c, int64_t first_ns);
+/* Counts one sync that took dur_ns. */
+void epsctl__observe_duration(struct epsctl *c, int64_t dur_ns);
 void epsctl__count_writes(struct epsctl *c, size_t creates, size_t updates,
 			  size_t deletes);
 /* Records a successful reconcile of key (gauges and histograms). */

@@ -288,6 +288,7 @@ static enum epsctl__result reconcile(struct epsctl *c, struct inputs *in,
 enum epsctl__result epsctl__sync(struct epsctl *c, const char *key,
 				 struct errbuf *eb)
 {
+	int64_t t0 = clock_mono_ns();
 	int64_t first_ns = epsctl__take_pending(c, key);
 	struct inputs in = { .node_store = c->src.nodes };
 	enum epsctl__result r;
@@ -313,5 +314,6 @@ enum epsctl__result epsctl__sync(struct epsctl *c, const char *key,
 		r = reconcile(c, &in, key, first_ns, eb);
 	}
 	inputs_release(&in);
+	epsctl__observe_duration(c, clock_mono_ns() - t0);
 	return r;
 }

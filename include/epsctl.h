@@ -135,12 +135,30 @@ struct epsctl_stats {
 	uint64_t removed_hist[16];
 	uint64_t changed_hist[16];
 	uint64_t hist_count;
+	uint64_t added_sum;	 /* the three histograms' sums */
+	uint64_t removed_sum;
+	uint64_t changed_sum;
 	/* Event-to-write latency (ms), cumulative counts per bucket
-	 * upper bound: 1, 5, 10, 50, 100, 500, 1000, 5000, +Inf. */
+	 * upper bound: EPSCTL_LATENCY_BOUNDS_MS, +Inf. */
 	uint64_t latency_buckets[9];
 	uint64_t latency_count;
 	double latency_sum_ms;
+	/* Duration of one Service sync (ms), cumulative counts per bucket
+	 * upper bound: EPSCTL_SYNC_BOUNDS_MS, +Inf. */
+	uint64_t sync_buckets[11];
+	uint64_t sync_count;
+	double sync_sum_ms;
+	uint64_t queue_adds;	 /* workqueue_adds_total{name="endpoint_slice"} */
+	uint64_t queue_retries;	 /* workqueue_retries_total */
+	/* Services with trafficDistribution in effect, by value:
+	 * PreferClose, PreferSameZone, PreferSameNode. */
+	uint64_t traffic_distribution[3];
 };
+#define EPSCTL_LATENCY_BOUNDS_MS { 1, 5, 10, 50, 100, 500, 1000, 5000 }
+#define EPSCTL_SYNC_BOUNDS_MS                                                \
+	{ 0.1, 0.5, 1, 5, 10, 50, 100, 500, 1000, 5000 }
+#define EPSCTL_TRAFFIC_DISTRIBUTIONS                                         \
+	{ "PreferClose", "PreferSameZone", "PreferSameNode" }
 void epsctl_stats(struct epsctl *c, struct epsctl_stats *out);
 
 #endif /* CTRL_EPSCTL_H */
