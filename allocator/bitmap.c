@@ -108,12 +108,11 @@ static uint64_t masked_word(const struct bitmap *bm, uint64_t w,
 {
 	uint64_t base = w * 64;
 	uint64_t v = bm->words[w];
-	uint64_t lo = from > base ? from - base : 0;
-	uint64_t hi = to - base < 64 ? to - base : 64;
 
-	v |= ((uint64_t)1 << lo) - 1;
-	if (hi < 64)
-		v |= ~(((uint64_t)1 << hi) - 1);
+	if (from > base)
+		v |= ((uint64_t)1 << (from - base)) - 1;
+	if (to - base < 64)
+		v |= UINT64_MAX << (to - base);
 	return v;
 }
 

@@ -89,7 +89,7 @@ static void format_v6(const uint8_t *b, char out[CIDR_ADDR_STRLEN])
 			       b[12], b[13], b[14], b[15]);
 		return;
 	}
-	for (int i = 0; i < 8; i++)
+	for (size_t i = 0; i < 8; i++)
 		g[i] = (uint16_t)(b[2 * i] << 8 | b[2 * i + 1]);
 	zero_run(g, &start, &len);
 	for (int i = 0; i < 8; i++) {
