@@ -29,22 +29,22 @@ struct opener {
 };
 
 static const char schema_sql[] =
-	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
-	" WITHOUT ROWID;"
-	"CREATE TABLE ranges (name TEXT PRIMARY KEY, spec TEXT NOT NULL,"
-	" size INTEGER NOT NULL) WITHOUT ROWID;"
-	"CREATE TABLE chunks (range_name TEXT NOT NULL,"
-	" chunk INTEGER NOT NULL, bits BLOB NOT NULL,"
-	" PRIMARY KEY (range_name, chunk)) WITHOUT ROWID;"
-	"CREATE TABLE allocations (range_name TEXT NOT NULL,"
-	" bit INTEGER NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,"
-	" uid TEXT NOT NULL, field TEXT NOT NULL, taken_ms INTEGER NOT NULL,"
-	" confirmed INTEGER NOT NULL, PRIMARY KEY (range_name, bit))"
-	" WITHOUT ROWID;"
-	"INSERT INTO meta VALUES ('schema_version', 1), ('chunk_bytes', 512),"
-	" ('last_repair_ms', 0);"
-	"PRAGMA application_id = 1398162241;" /* ALLOCDB__APP_ID */
-	"PRAGMA user_version = 1;";	      /* ALLOCDB__SCHEMA */
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE TABLE ranges (name TEXT PRIMARY KEY, spec TEXT NOT NULL,"
+    " size INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE chunks (range_name TEXT NOT NULL,"
+    " chunk INTEGER NOT NULL, bits BLOB NOT NULL,"
+    " PRIMARY KEY (range_name, chunk)) WITHOUT ROWID;"
+    "CREATE TABLE allocations (range_name TEXT NOT NULL,"
+    " bit INTEGER NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,"
+    " uid TEXT NOT NULL, field TEXT NOT NULL, taken_ms INTEGER NOT NULL,"
+    " confirmed INTEGER NOT NULL, PRIMARY KEY (range_name, bit))"
+    " WITHOUT ROWID;"
+    "INSERT INTO meta VALUES ('schema_version', 1), ('chunk_bytes', 512),"
+    " ('last_repair_ms', 0);"
+    "PRAGMA application_id = 1398162241;" /* ALLOCDB__APP_ID */
+    "PRAGMA user_version = 1;";		  /* ALLOCDB__SCHEMA */
 
 static bool content_fault(int rc)
 {
@@ -53,8 +53,8 @@ static bool content_fault(int rc)
 }
 
 /* A refusal: the file's content is wrong. */
-static enum err refuse(struct opener *op, struct errbuf *eb,
-		       const char *reason, const char *detail)
+static enum err refuse(struct opener *op, struct errbuf *eb, const char *reason,
+		       const char *detail)
 {
 	op->refusable = true;
 	return errbuf_set(eb, ERR_DB, "allocdb %s: refused: %s: %s",
@@ -123,12 +123,12 @@ static enum err quick_check(struct opener *op, struct errbuf *eb)
 static enum err check_identity(struct opener *op, bool *fresh,
 			       struct errbuf *eb)
 {
-	int64_t app, ver, tables;
+	int64_t app = 0, ver = 0, tables = 0;
 	char detail[160];
 	enum err e;
 
-	if ((e = query_int(op, "PRAGMA application_id", "application_id",
-			   &app, eb)) ||
+	if ((e = query_int(op, "PRAGMA application_id", "application_id", &app,
+			   eb)) ||
 	    (e = query_int(op, "PRAGMA user_version", "user_version", &ver,
 			   eb)) ||
 	    (e = query_int(op,
@@ -139,11 +139,12 @@ static enum err check_identity(struct opener *op, bool *fresh,
 	*fresh = app == 0 && ver == 0 && tables == 0;
 	if (*fresh)
 		return ERR_OK;
-	snprintf(detail, sizeof(detail),
-		 "application_id 0x%08llx user_version %lld with %lld tables,"
-		 " want 0x%08x version %d",
-		 (unsigned long long)app, (long long)ver, (long long)tables,
-		 ALLOCDB__APP_ID, ALLOCDB__SCHEMA);
+	(void)snprintf(
+	    detail, sizeof(detail),
+	    "application_id 0x%08llx user_version %lld with %lld tables,"
+	    " want 0x%08x version %d",
+	    (unsigned long long)app, (long long)ver, (long long)tables,
+	    ALLOCDB__APP_ID, ALLOCDB__SCHEMA);
 	if (app != ALLOCDB__APP_ID)
 		return refuse(op, eb, "foreign database", detail);
 	if (ver != ALLOCDB__SCHEMA)
@@ -153,19 +154,19 @@ static enum err check_identity(struct opener *op, bool *fresh,
 
 static enum err check_meta(struct opener *op, struct errbuf *eb)
 {
-	int64_t tables, chunk;
+	int64_t tables = 0, chunk = 0;
 	enum err e;
 
-	e = query_int(op,
-		      "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
-		      " AND name IN ('meta', 'ranges', 'chunks', 'allocations')",
-		      "listing tables", &tables, eb);
+	e = query_int(
+	    op,
+	    "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+	    " AND name IN ('meta', 'ranges', 'chunks', 'allocations')",
+	    "listing tables", &tables, eb);
 	if (e)
 		return e;
 	if (tables != 4)
 		return refuse(op, eb, "schema", "allocdb tables are missing");
-	e = query_int(op,
-		      "SELECT value FROM meta WHERE key = 'chunk_bytes'",
+	e = query_int(op, "SELECT value FROM meta WHERE key = 'chunk_bytes'",
 		      "reading meta.chunk_bytes", &chunk, eb);
 	if (e == ERR_OK && chunk != ALLOCDB_CHUNK_BYTES)
 		e = refuse(op, eb, "schema", "meta.chunk_bytes is not 512");
@@ -188,12 +189,14 @@ static enum err set_pragmas(struct opener *op, struct errbuf *eb)
 		e = check_fail(op, eb, "journal_mode=WAL");
 	} else {
 		mode = (const char *)sqlite3_column_text(st, 0);
-		/* ":memory:" keeps its in-memory journal; a file must be WAL. */
+		/* ":memory:" keeps its in-memory journal; a file must be WAL.
+		 */
 		if (!mode || (strcmp(mode, "wal") != 0 &&
 			      strcmp(db->path, ":memory:") != 0))
-			e = errbuf_set(eb, ERR_DB,
-				       "allocdb %s: journal_mode=WAL refused, got %s",
-				       db->path, mode ? mode : "(null)");
+			e = errbuf_set(
+			    eb, ERR_DB,
+			    "allocdb %s: journal_mode=WAL refused, got %s",
+			    db->path, mode ? mode : "(null)");
 	}
 	sqlite3_finalize(st);
 	if (e == ERR_OK)
@@ -214,8 +217,7 @@ static enum err create_schema(struct opener *op, struct errbuf *eb)
 
 /* The stored range name matches this configured one; compare them. */
 static enum err compare_range(struct opener *op, sqlite3_stmt *st,
-			      const struct allocdb__range *r,
-			      struct errbuf *eb)
+			      const struct allocdb__range *r, struct errbuf *eb)
 {
 	const char *spec = (const char *)sqlite3_column_text(st, 1);
 	uint64_t size = (uint64_t)sqlite3_column_int64(st, 2);
@@ -223,10 +225,12 @@ static enum err compare_range(struct opener *op, sqlite3_stmt *st,
 
 	if (spec && strcmp(spec, r->spec) == 0 && size == r->size)
 		return ERR_OK;
-	snprintf(detail, sizeof(detail),
-		 "range %s: stored spec %s (%llu values), configured %s (%llu values)",
-		 r->name, spec ? spec : "(null)", (unsigned long long)size,
-		 r->spec, (unsigned long long)r->size);
+	(void)snprintf(detail, sizeof(detail),
+		       "range %s: stored spec %s (%llu values), configured %s "
+		       "(%llu values)",
+		       r->name, spec ? spec : "(null)",
+		       (unsigned long long)size, r->spec,
+		       (unsigned long long)r->size);
 	return refuse(op, eb, "range spec changed", detail);
 }
 
@@ -239,8 +243,8 @@ static enum err check_stored_ranges(struct opener *op, struct errbuf *eb)
 	enum err e;
 	int rc = SQLITE_DONE;
 
-	e = allocdb__prepare(op->db, "SELECT name, spec, size FROM ranges",
-			     &st, eb);
+	e = allocdb__prepare(op->db, "SELECT name, spec, size FROM ranges", &st,
+			     eb);
 	while (e == ERR_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 
@@ -249,10 +253,10 @@ static enum err check_stored_ranges(struct opener *op, struct errbuf *eb)
 			e = compare_range(op, st, r, eb);
 			continue;
 		}
-		snprintf(detail, sizeof(detail),
-			 "range %s (%s) is stored but not configured",
-			 name ? name : "(null)",
-			 (const char *)sqlite3_column_text(st, 1));
+		(void)snprintf(detail, sizeof(detail),
+			       "range %s (%s) is stored but not configured",
+			       name ? name : "(null)",
+			       (const char *)sqlite3_column_text(st, 1));
 		e = refuse(op, eb, "range spec changed", detail);
 	}
 	if (e == ERR_OK && rc != SQLITE_DONE)
@@ -308,26 +312,27 @@ static enum err check_range_bits(struct opener *op,
 
 	e = allocdb__load_words(op->db, r, words, eb);
 	if (e == ERR_OK)
-		e = allocdb__count_owned_bits(op->db, r, words, &rows,
-					      &matched, eb);
+		e = allocdb__count_owned_bits(op->db, r, words, &rows, &matched,
+					      eb);
 	for (size_t i = 0; e == ERR_OK && i < nwords; i++)
 		bits += (uint64_t)__builtin_popcountll(words[i]);
 	free(words);
 	if (e == ERR_DECODE) {
-		snprintf(detail, sizeof(detail), "%s", eb->msg);
+		(void)snprintf(detail, sizeof(detail), "%s", eb->msg);
 		return refuse(op, eb, "inconsistent record", detail);
 	}
 	if (e) {
-		op->refusable = content_fault(
-			sqlite3_extended_errcode(op->db->conn));
+		op->refusable =
+		    content_fault(sqlite3_extended_errcode(op->db->conn));
 		return e;
 	}
 	if (rows == bits && rows == matched)
 		return ERR_OK;
-	snprintf(detail, sizeof(detail),
-		 "range %s: %llu bits set, %llu owner rows, %llu of them on a set bit",
-		 r->name, (unsigned long long)bits, (unsigned long long)rows,
-		 (unsigned long long)matched);
+	(void)snprintf(detail, sizeof(detail),
+		       "range %s: %llu bits set, %llu owner rows, %llu of them "
+		       "on a set bit",
+		       r->name, (unsigned long long)bits,
+		       (unsigned long long)rows, (unsigned long long)matched);
 	return refuse(op, eb, "inconsistent record", detail);
 }
 
@@ -352,7 +357,7 @@ static enum err open_checked(struct opener *op, struct errbuf *eb)
 
 	if (sqlite3_open_v2(db->path, &db->conn,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				    SQLITE_OPEN_NOMUTEX,
+				SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK)
 		return allocdb__fail(db, eb, "cannot open");
 	sqlite3_extended_result_codes(db->conn, 1);
@@ -382,8 +387,8 @@ static bool path_exists(const char *p)
 }
 
 /* Renames path+suffix to to+suffix when it exists. */
-static enum err move_file(const char *path, const char *to,
-			  const char *suffix, struct errbuf *eb)
+static enum err move_file(const char *path, const char *to, const char *suffix,
+			  struct errbuf *eb)
 {
 	char *from = xasprintf("%s%s", path, suffix);
 	char *dst = xasprintf("%s%s", to, suffix);
@@ -392,7 +397,8 @@ static enum err move_file(const char *path, const char *to,
 
 	if (path_exists(from) && rename(from, dst) != 0)
 		e = errbuf_set(eb, ERR_IO, "allocdb %s: moving aside to %s: %s",
-			       from, dst, err_errno_str(errno, tmp, sizeof(tmp)));
+			       from, dst,
+			       err_errno_str(errno, tmp, sizeof(tmp)));
 	free(from);
 	free(dst);
 	return e;
@@ -419,7 +425,8 @@ static enum err move_aside(struct allocdb *db, struct errbuf *eb)
 		}
 	}
 	if (!to)
-		return errbuf_set(eb, ERR_IO, "allocdb %s: no free name to move it aside",
+		return errbuf_set(eb, ERR_IO,
+				  "allocdb %s: no free name to move it aside",
 				  db->path);
 	if ((e = move_file(db->path, to, "-wal", eb)) ||
 	    (e = move_file(db->path, to, "-shm", eb)) ||
@@ -435,7 +442,8 @@ static enum err copy_ranges(struct allocdb *db, const struct allocdb_options *o,
 			    struct errbuf *eb)
 {
 	if (!o->path || !*o->path || !o->ranges || o->nranges == 0)
-		return errbuf_set(eb, ERR_INVALID, "allocdb: a path and ranges are required");
+		return errbuf_set(eb, ERR_INVALID,
+				  "allocdb: a path and ranges are required");
 	db->path = xstrdup(o->path);
 	db->ranges = xcalloc(o->nranges, sizeof(*db->ranges));
 	for (size_t i = 0; i < o->nranges; i++) {
@@ -444,10 +452,12 @@ static enum err copy_ranges(struct allocdb *db, const struct allocdb_options *o,
 		if (!r->name || !*r->name || !r->spec || !*r->spec ||
 		    r->size == 0 || r->size > ALLOCDB_MAX_RANGE_SIZE ||
 		    allocdb__range(db, r->name, NULL))
-			return errbuf_set(eb, ERR_INVALID,
-					  "allocdb %s: range %zu: a unique name, a spec and a size in 1..%llu are required",
-					  o->path, i,
-					  (unsigned long long)ALLOCDB_MAX_RANGE_SIZE);
+			return errbuf_set(
+			    eb, ERR_INVALID,
+			    "allocdb %s: range %zu: a unique name, a spec and "
+			    "a size in 1..%llu are required",
+			    o->path, i,
+			    (unsigned long long)ALLOCDB_MAX_RANGE_SIZE);
 		db->ranges[i].name = xstrdup(r->name);
 		db->ranges[i].spec = xstrdup(r->spec);
 		db->ranges[i].size = r->size;
@@ -481,7 +491,7 @@ enum err allocdb_new(const struct allocdb_options *opts, struct allocdb **out,
 {
 	struct errbuf local = ERRBUF_INIT;
 	struct allocdb *db = xcalloc(1, sizeof(*db));
-	struct opener op = { db, opts, false };
+	struct opener op = {db, opts, false};
 	enum err e;
 
 	pthread_mutex_init(&db->lock, NULL);

@@ -16,8 +16,8 @@
 #define ALLOCDB__SCHEMA 1
 
 struct allocdb__range {
-	char *name;	/* owned */
-	char *spec;	/* owned */
+	char *name; /* owned */
+	char *spec; /* owned */
 	uint64_t size;
 };
 
@@ -31,9 +31,8 @@ struct allocdb {
 };
 
 /* The configured range named name, or NULL with ERR_INVALID in eb. */
-const struct allocdb__range *allocdb__range(const struct allocdb *db,
-					    const char *name,
-					    struct errbuf *eb);
+const struct allocdb__range *
+allocdb__range(const struct allocdb *db, const char *name, struct errbuf *eb);
 /* Sets eb to "allocdb <path>: <what>: <sqlite message>" and returns
  * ERR_DB. */
 enum err allocdb__fail(const struct allocdb *db, struct errbuf *eb,
@@ -70,9 +69,8 @@ void allocdb__col_entry(sqlite3_stmt *st, struct allocdb_entry *e);
  * the caller). ERR_DECODE for a chunk of the wrong size or beyond the
  * range (the file's content is wrong), ERR_DB for sqlite errors.
  */
-enum err allocdb__load_words(struct allocdb *db,
-			     const struct allocdb__range *r, uint64_t *words,
-			     struct errbuf *eb) ATTR_WUR;
+enum err allocdb__load_words(struct allocdb *db, const struct allocdb__range *r,
+			     uint64_t *words, struct errbuf *eb) ATTR_WUR;
 /* Counts the range's owner rows, and those whose bit is set in words. */
 enum err allocdb__count_owned_bits(struct allocdb *db,
 				   const struct allocdb__range *r,
@@ -93,7 +91,7 @@ enum err allocdb__insert_owner(struct allocdb *db, const char *range,
 bool allocdb__str_ok(const char *s, bool required);
 
 /* Stores an integer meta value (inside the caller's transaction). */
-enum err allocdb__exec_meta(struct allocdb *db, const char *key,
-			    int64_t value, struct errbuf *eb) ATTR_WUR;
+enum err allocdb__exec_meta(struct allocdb *db, const char *key, int64_t value,
+			    struct errbuf *eb) ATTR_WUR;
 
 #endif /* CTRL_ALLOCDB_INTERNAL_H */

@@ -21,10 +21,11 @@ static enum err or_chunk(const struct allocdb__range *r, uint64_t chunk,
 	uint64_t base = chunk * ALLOCDB_CHUNK_BITS;
 
 	if (len != ALLOCDB_CHUNK_BYTES || base >= r->size)
-		return errbuf_set(eb, ERR_DECODE,
-				  "range %s chunk %llu: %d bytes for a range of %llu values",
-				  r->name, (unsigned long long)chunk, len,
-				  (unsigned long long)r->size);
+		return errbuf_set(
+		    eb, ERR_DECODE,
+		    "range %s chunk %llu: %d bytes for a range of %llu values",
+		    r->name, (unsigned long long)chunk, len,
+		    (unsigned long long)r->size);
 	for (size_t j = 0; j < ALLOCDB_CHUNK_BYTES; j++) {
 		uint64_t bit = base + 8 * j;
 
@@ -32,7 +33,8 @@ static enum err or_chunk(const struct allocdb__range *r, uint64_t chunk,
 			continue;
 		if (bit / 64 >= nwords)
 			return errbuf_set(eb, ERR_DECODE,
-					  "range %s: bit %llu set beyond the range's %llu values",
+					  "range %s: bit %llu set beyond the "
+					  "range's %llu values",
 					  r->name, (unsigned long long)bit,
 					  (unsigned long long)r->size);
 		words[bit / 64] |= (uint64_t)bits[j] << (bit % 64);
@@ -40,17 +42,16 @@ static enum err or_chunk(const struct allocdb__range *r, uint64_t chunk,
 	return ERR_OK;
 }
 
-enum err allocdb__load_words(struct allocdb *db,
-			     const struct allocdb__range *r, uint64_t *words,
-			     struct errbuf *eb)
+enum err allocdb__load_words(struct allocdb *db, const struct allocdb__range *r,
+			     uint64_t *words, struct errbuf *eb)
 {
 	sqlite3_stmt *st;
 	enum err e;
 	int rc = SQLITE_DONE;
 
-	e = allocdb__prepare(db,
-			     "SELECT chunk, bits FROM chunks WHERE range_name = ?1",
-			     &st, eb);
+	e = allocdb__prepare(
+	    db, "SELECT chunk, bits FROM chunks WHERE range_name = ?1", &st,
+	    eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
@@ -73,9 +74,8 @@ enum err allocdb__count_owned_bits(struct allocdb *db,
 	enum err e;
 	int rc;
 
-	e = allocdb__prepare(db,
-			     "SELECT bit FROM allocations WHERE range_name = ?1",
-			     &st, eb);
+	e = allocdb__prepare(
+	    db, "SELECT bit FROM allocations WHERE range_name = ?1", &st, eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
@@ -103,11 +103,10 @@ enum err allocdb_load(struct allocdb *db, const char *range, uint64_t *words,
 	if (!r)
 		return ERR_INVALID;
 	if (nwords < (r->size + 63) / 64)
-		return errbuf_set(eb, ERR_INVALID,
-				  "allocdb %s: range %s needs %llu words, got %zu",
-				  db->path, range,
-				  (unsigned long long)((r->size + 63) / 64),
-				  nwords);
+		return errbuf_set(
+		    eb, ERR_INVALID,
+		    "allocdb %s: range %s needs %llu words, got %zu", db->path,
+		    range, (unsigned long long)((r->size + 63) / 64), nwords);
 	memset(words, 0, nwords * sizeof(*words));
 	pthread_mutex_lock(&db->lock);
 	e = allocdb__load_words(db, r, words, eb);
@@ -117,8 +116,8 @@ enum err allocdb_load(struct allocdb *db, const char *range, uint64_t *words,
 }
 
 enum err allocdb__owner(struct allocdb *db, const struct allocdb__range *r,
-		       uint64_t offset, struct allocdb_entry *out,
-		       struct errbuf *eb)
+			uint64_t offset, struct allocdb_entry *out,
+			struct errbuf *eb)
 {
 	sqlite3_stmt *st;
 	enum err e;
@@ -136,17 +135,17 @@ enum err allocdb__owner(struct allocdb *db, const struct allocdb__range *r,
 	if (rc == SQLITE_ROW)
 		allocdb__col_entry(st, out);
 	else if (rc == SQLITE_DONE)
-		e = errbuf_set(eb, ERR_NOT_FOUND, "range %s offset %llu is free",
-			       r->name, (unsigned long long)offset);
+		e = errbuf_set(eb, ERR_NOT_FOUND,
+			       "range %s offset %llu is free", r->name,
+			       (unsigned long long)offset);
 	else
 		e = allocdb__fail(db, eb, "looking up an owner");
 	sqlite3_finalize(st);
 	return e;
 }
 
-enum err allocdb_lookup(struct allocdb *db, const char *range,
-			uint64_t offset, struct allocdb_entry *out,
-			struct errbuf *eb)
+enum err allocdb_lookup(struct allocdb *db, const char *range, uint64_t offset,
+			struct allocdb_entry *out, struct errbuf *eb)
 {
 	const struct allocdb__range *r = allocdb__range(db, range, eb);
 	enum err e;
@@ -194,8 +193,7 @@ static enum err list_locked(struct allocdb *db, const char *range,
 }
 
 enum err allocdb_list(struct allocdb *db, const char *range,
-		      struct allocdb_entry **out, size_t *n,
-		      struct errbuf *eb)
+		      struct allocdb_entry **out, size_t *n, struct errbuf *eb)
 {
 	enum err e;
 
@@ -234,7 +232,7 @@ enum err allocdb_count(struct allocdb *db, const char *range,
 		       struct allocdb_counts *out, struct errbuf *eb)
 {
 	const struct allocdb__range *r = allocdb__range(db, range, eb);
-	struct allocdb_counts c = { 0, 0, 0 };
+	struct allocdb_counts c = {0, 0, 0};
 	enum err e;
 
 	if (!r)
@@ -255,14 +253,14 @@ enum err allocdb_last_repair(struct allocdb *db, int64_t *out_ms,
 	enum err e;
 
 	pthread_mutex_lock(&db->lock);
-	e = allocdb__prepare(db,
-			     "SELECT value FROM meta WHERE key = 'last_repair_ms'",
-			     &st, eb);
+	e = allocdb__prepare(
+	    db, "SELECT value FROM meta WHERE key = 'last_repair_ms'", &st, eb);
 	if (e == ERR_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW)
 			*out_ms = sqlite3_column_int64(st, 0);
 		else
-			e = allocdb__fail(db, eb, "reading meta.last_repair_ms");
+			e = allocdb__fail(db, eb,
+					  "reading meta.last_repair_ms");
 		sqlite3_finalize(st);
 	}
 	pthread_mutex_unlock(&db->lock);

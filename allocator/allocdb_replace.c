@@ -24,14 +24,16 @@ static enum err plan_entry(const struct plan *p, const struct allocdb_entry *x,
 	unsigned char mask = (unsigned char)(1u << (x->offset % 8));
 
 	if (x->offset >= p->r->size)
-		return errbuf_set(eb, ERR_INVALID,
-				  "range %s offset %llu: beyond the range's %llu values",
-				  p->r->name, (unsigned long long)x->offset,
-				  (unsigned long long)p->r->size);
+		return errbuf_set(
+		    eb, ERR_INVALID,
+		    "range %s offset %llu: beyond the range's %llu values",
+		    p->r->name, (unsigned long long)x->offset,
+		    (unsigned long long)p->r->size);
 	if (!allocdb__str_ok(x->ns, true) || !allocdb__str_ok(x->name, true) ||
 	    !allocdb__str_ok(x->uid, false) || !allocdb__str_ok(x->field, true))
 		return errbuf_set(eb, ERR_INVALID,
-				  "range %s offset %llu: owner needs namespace, name and field",
+				  "range %s offset %llu: owner needs "
+				  "namespace, name and field",
 				  p->r->name, (unsigned long long)x->offset);
 	if (p->bits[x->offset / 8] & mask)
 		return errbuf_set(eb, ERR_INVALID,
@@ -52,8 +54,8 @@ static enum err plan_range(struct allocdb *db, struct plan *plans, size_t i,
 		return ERR_INVALID;
 	for (size_t j = 0; j < i; j++)
 		if (plans[j].r == p->r)
-			return errbuf_set(eb, ERR_INVALID, "range %s: given twice",
-					  p->r->name);
+			return errbuf_set(eb, ERR_INVALID,
+					  "range %s: given twice", p->r->name);
 	p->nchunks = (size_t)((p->r->size + ALLOCDB_CHUNK_BITS - 1) /
 			      ALLOCDB_CHUNK_BITS);
 	p->bits = xcalloc(p->nchunks, ALLOCDB_CHUNK_BYTES);

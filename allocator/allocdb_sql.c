@@ -10,8 +10,7 @@
 #include "allocdb_internal.h"
 
 const struct allocdb__range *allocdb__range(const struct allocdb *db,
-					    const char *name,
-					    struct errbuf *eb)
+					    const char *name, struct errbuf *eb)
 {
 	for (size_t i = 0; name && i < db->nranges; i++)
 		if (strcmp(db->ranges[i].name, name) == 0)
@@ -90,12 +89,12 @@ enum err allocdb__chunk_read(struct allocdb *db, const char *range,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (sqlite3_column_bytes(st, 0) != ALLOCDB_CHUNK_BYTES)
-			e = errbuf_set(eb, ERR_DB,
-				       "allocdb %s: range %s chunk %llu: %d bytes, want %d",
-				       db->path, range,
-				       (unsigned long long)chunk,
-				       sqlite3_column_bytes(st, 0),
-				       ALLOCDB_CHUNK_BYTES);
+			e = errbuf_set(
+			    eb, ERR_DB,
+			    "allocdb %s: range %s chunk %llu: %d bytes, want "
+			    "%d",
+			    db->path, range, (unsigned long long)chunk,
+			    sqlite3_column_bytes(st, 0), ALLOCDB_CHUNK_BYTES);
 		else
 			memcpy(out, sqlite3_column_blob(st, 0),
 			       ALLOCDB_CHUNK_BYTES);
@@ -114,10 +113,11 @@ enum err allocdb__chunk_write(struct allocdb *db, const char *range,
 	sqlite3_stmt *st;
 	enum err e;
 
-	e = allocdb__prepare(db,
-			     "INSERT OR REPLACE INTO chunks(range_name, chunk, bits)"
-			     " VALUES (?1, ?2, ?3)",
-			     &st, eb);
+	e = allocdb__prepare(
+	    db,
+	    "INSERT OR REPLACE INTO chunks(range_name, chunk, bits)"
+	    " VALUES (?1, ?2, ?3)",
+	    &st, eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);

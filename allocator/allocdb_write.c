@@ -22,8 +22,7 @@ bool allocdb__str_ok(const char *s, bool required)
 	return strlen(s) < ALLOCDB_MAX_STR;
 }
 
-static enum err check_change(struct allocdb *db,
-			     const struct allocdb_change *c,
+static enum err check_change(struct allocdb *db, const struct allocdb_change *c,
 			     struct errbuf *eb)
 {
 	const struct allocdb__range *r = allocdb__range(db, c->range, eb);
@@ -32,35 +31,39 @@ static enum err check_change(struct allocdb *db,
 	if (!r)
 		return ERR_INVALID;
 	if (c->offset >= r->size)
-		return errbuf_set(eb, ERR_INVALID,
-				  "range %s offset %llu: beyond the range's %llu values",
-				  r->name, (unsigned long long)c->offset,
-				  (unsigned long long)r->size);
+		return errbuf_set(
+		    eb, ERR_INVALID,
+		    "range %s offset %llu: beyond the range's %llu values",
+		    r->name, (unsigned long long)c->offset,
+		    (unsigned long long)r->size);
 	if (!set && c->op != ALLOCDB_CLEAR)
-		return errbuf_set(eb, ERR_INVALID, "range %s offset %llu: unknown op %d",
-				  r->name, (unsigned long long)c->offset,
-				  (int)c->op);
+		return errbuf_set(
+		    eb, ERR_INVALID, "range %s offset %llu: unknown op %d",
+		    r->name, (unsigned long long)c->offset, (int)c->op);
 	if (!allocdb__str_ok(c->ns, set) || !allocdb__str_ok(c->name, set) ||
-	    !allocdb__str_ok(c->uid, false) || !allocdb__str_ok(c->field, set) ||
-	    (!set && !c->ns != !c->name))
-		return errbuf_set(eb, ERR_INVALID,
-				  "range %s offset %llu: owner needs namespace, name and field of at most %d bytes",
-				  r->name, (unsigned long long)c->offset,
-				  ALLOCDB_MAX_STR - 1);
+	    !allocdb__str_ok(c->uid, false) ||
+	    !allocdb__str_ok(c->field, set) || (!set && !c->ns != !c->name))
+		return errbuf_set(
+		    eb, ERR_INVALID,
+		    "range %s offset %llu: owner needs namespace, name and "
+		    "field of at most %d bytes",
+		    r->name, (unsigned long long)c->offset,
+		    ALLOCDB_MAX_STR - 1);
 	return ERR_OK;
 }
 
 enum err allocdb__insert_owner(struct allocdb *db, const char *range,
-			      const struct allocdb_entry *o, struct errbuf *eb)
+			       const struct allocdb_entry *o, struct errbuf *eb)
 {
 	sqlite3_stmt *st;
 	enum err e;
 
-	e = allocdb__prepare(db,
-			     "INSERT INTO allocations(range_name, bit, namespace,"
-			     " name, uid, field, taken_ms, confirmed)"
-			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-			     &st, eb);
+	e = allocdb__prepare(
+	    db,
+	    "INSERT INTO allocations(range_name, bit, namespace,"
+	    " name, uid, field, taken_ms, confirmed)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    &st, eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
@@ -95,7 +98,8 @@ static enum err delete_owner(struct allocdb *db, const char *range,
 		e = allocdb__fail(db, eb, "deleting an owner");
 	else if (sqlite3_changes(db->conn) != 1)
 		e = errbuf_set(eb, ERR_DB,
-			       "allocdb %s: range %s offset %llu: bit set without an owner row",
+			       "allocdb %s: range %s offset %llu: bit set "
+			       "without an owner row",
 			       db->path, range, (unsigned long long)offset);
 	sqlite3_finalize(st);
 	return e;
@@ -105,7 +109,7 @@ static enum err delete_owner(struct allocdb *db, const char *range,
 static enum err conflict(struct allocdb *db, const struct allocdb_change *c,
 			 const char *why, struct errbuf *eb)
 {
-	struct allocdb_entry o = { 0 };
+	struct allocdb_entry o = {0};
 	const struct allocdb__range *r = allocdb__range(db, c->range, NULL);
 	enum err e;
 
@@ -127,8 +131,8 @@ static enum err apply_set(struct allocdb *db, const struct allocdb_change *c,
 	uint64_t bit = c->offset % ALLOCDB_CHUNK_BITS;
 	unsigned char mask = (unsigned char)(1u << (bit % 8));
 	struct allocdb_entry o = {
-		c->offset, (char *)c->ns, (char *)c->name, (char *)c->uid,
-		(char *)c->field, now_ms, c->confirmed,
+	    c->offset,	      (char *)c->ns, (char *)c->name, (char *)c->uid,
+	    (char *)c->field, now_ms,	     c->confirmed,
 	};
 	enum err e;
 
@@ -145,15 +149,14 @@ static enum err apply_set(struct allocdb *db, const struct allocdb_change *c,
 }
 
 /* Releasing a free value is a no-op, as upstream's Release is. */
-static enum err apply_clear(struct allocdb *db,
-			    const struct allocdb_change *c,
+static enum err apply_clear(struct allocdb *db, const struct allocdb_change *c,
 			    struct errbuf *eb)
 {
 	unsigned char bits[ALLOCDB_CHUNK_BYTES];
 	uint64_t chunk = c->offset / ALLOCDB_CHUNK_BITS;
 	uint64_t bit = c->offset % ALLOCDB_CHUNK_BITS;
 	unsigned char mask = (unsigned char)(1u << (bit % 8));
-	struct allocdb_entry o = { 0 };
+	struct allocdb_entry o = {0};
 	enum err e;
 
 	e = allocdb__chunk_read(db, c->range, chunk, bits, eb);
@@ -162,8 +165,8 @@ static enum err apply_clear(struct allocdb *db,
 	if (c->ns) {
 		e = allocdb__owner(db, allocdb__range(db, c->range, NULL),
 				   c->offset, &o, eb);
-		if (e == ERR_OK && (strcmp(o.ns, c->ns) != 0 ||
-				    strcmp(o.name, c->name) != 0))
+		if (e == ERR_OK &&
+		    (strcmp(o.ns, c->ns) != 0 || strcmp(o.name, c->name) != 0))
 			e = conflict(db, c, "not released, owned by", eb);
 		allocdb_entry_release(&o);
 		if (e)
@@ -197,20 +200,20 @@ enum err allocdb_apply(struct allocdb *db, const struct allocdb_change *ch,
 }
 
 static enum err confirm_locked(struct allocdb *db,
-			       const struct allocdb__range *r,
-			       uint64_t offset, const char *uid,
-			       struct errbuf *eb)
+			       const struct allocdb__range *r, uint64_t offset,
+			       const char *uid, struct errbuf *eb)
 {
-	struct allocdb_entry o = { 0 };
+	struct allocdb_entry o = {0};
 	sqlite3_stmt *st;
 	enum err e;
 
 	e = allocdb__owner(db, r, offset, &o, eb);
 	if (e == ERR_OK && *uid && *o.uid && strcmp(uid, o.uid) != 0)
-		e = errbuf_set(eb, ERR_CONFLICT,
-			       "range %s offset %llu: owned by %s/%s uid=%s, not uid=%s",
-			       r->name, (unsigned long long)offset, o.ns,
-			       o.name, o.uid, uid);
+		e = errbuf_set(
+		    eb, ERR_CONFLICT,
+		    "range %s offset %llu: owned by %s/%s uid=%s, not uid=%s",
+		    r->name, (unsigned long long)offset, o.ns, o.name, o.uid,
+		    uid);
 	allocdb_entry_release(&o);
 	if (e)
 		return e;
@@ -230,8 +233,8 @@ static enum err confirm_locked(struct allocdb *db,
 	return e;
 }
 
-enum err allocdb_confirm(struct allocdb *db, const char *range,
-			 uint64_t offset, const char *uid, struct errbuf *eb)
+enum err allocdb_confirm(struct allocdb *db, const char *range, uint64_t offset,
+			 const char *uid, struct errbuf *eb)
 {
 	const struct allocdb__range *r = allocdb__range(db, range, eb);
 	enum err e;
@@ -239,20 +242,20 @@ enum err allocdb_confirm(struct allocdb *db, const char *range,
 	if (!r)
 		return ERR_INVALID;
 	if (!allocdb__str_ok(uid, false))
-		return errbuf_set(eb, ERR_INVALID, "range %s offset %llu: uid too long",
-				  range, (unsigned long long)offset);
+		return errbuf_set(eb, ERR_INVALID,
+				  "range %s offset %llu: uid too long", range,
+				  (unsigned long long)offset);
 	pthread_mutex_lock(&db->lock);
 	e = allocdb__begin(db, eb);
 	if (e == ERR_OK)
-		e = allocdb__end(db, confirm_locked(db, r, offset,
-						    uid ? uid : "", eb),
-				 eb);
+		e = allocdb__end(
+		    db, confirm_locked(db, r, offset, uid ? uid : "", eb), eb);
 	pthread_mutex_unlock(&db->lock);
 	return e;
 }
 
-enum err allocdb__exec_meta(struct allocdb *db, const char *key,
-			   int64_t value, struct errbuf *eb)
+enum err allocdb__exec_meta(struct allocdb *db, const char *key, int64_t value,
+			    struct errbuf *eb)
 {
 	sqlite3_stmt *st;
 	enum err e;
@@ -279,7 +282,8 @@ enum err allocdb_set_last_repair(struct allocdb *db, int64_t ms,
 	pthread_mutex_lock(&db->lock);
 	e = allocdb__begin(db, eb);
 	if (e == ERR_OK)
-		e = allocdb__end(db, allocdb__exec_meta(db, "last_repair_ms", ms, eb), eb);
+		e = allocdb__end(
+		    db, allocdb__exec_meta(db, "last_repair_ms", ms, eb), eb);
 	pthread_mutex_unlock(&db->lock);
 	return e;
 }

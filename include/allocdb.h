@@ -36,7 +36,7 @@
 
 /* Bytes of bitmap per chunk row: 4096 values. */
 #define ALLOCDB_CHUNK_BYTES 512
-#define ALLOCDB_CHUNK_BITS (ALLOCDB_CHUNK_BYTES * 8)
+#define ALLOCDB_CHUNK_BITS  ((uint64_t)ALLOCDB_CHUNK_BYTES * 8)
 /* Largest range: a /12 of IPv4 (§2.2) has 2^20 addresses. */
 #define ALLOCDB_MAX_RANGE_SIZE ((uint64_t)1 << 20)
 /* Longest owner strings accepted (a DNS subdomain name is 253). */
@@ -142,9 +142,8 @@ enum err allocdb_load(struct allocdb *db, const char *range, uint64_t *words,
 		      size_t nwords, struct errbuf *eb) ATTR_WUR;
 /* The owner of a value; ERR_NOT_FOUND when it is free. Release *out with
  * allocdb_entry_release. */
-enum err allocdb_lookup(struct allocdb *db, const char *range,
-			uint64_t offset, struct allocdb_entry *out,
-			struct errbuf *eb) ATTR_WUR;
+enum err allocdb_lookup(struct allocdb *db, const char *range, uint64_t offset,
+			struct allocdb_entry *out, struct errbuf *eb) ATTR_WUR;
 /* All allocated values of a range by increasing offset; *out (NULL when
  * *n is 0) is freed with allocdb_entries_free. */
 enum err allocdb_list(struct allocdb *db, const char *range,
@@ -176,9 +175,8 @@ enum err allocdb_apply(struct allocdb *db, const struct allocdb_change *ch,
  * one is empty (uid NULL or "" leaves it). ERR_NOT_FOUND when the value is
  * free, ERR_CONFLICT when it has another non-empty uid.
  */
-enum err allocdb_confirm(struct allocdb *db, const char *range,
-			 uint64_t offset, const char *uid,
-			 struct errbuf *eb) ATTR_WUR;
+enum err allocdb_confirm(struct allocdb *db, const char *range, uint64_t offset,
+			 const char *uid, struct errbuf *eb) ATTR_WUR;
 /*
  * Replaces the whole content of the given ranges (the repair pass result)
  * and, when repair_ms > 0, the last repair time, in one transaction.

@@ -21,9 +21,9 @@
 #include <unistd.h>
 
 static const struct allocdb_range ranges3[] = {
-	{ "ipv4", "10.96.0.0/16", 65536 },
-	{ "ipv6", "fd00::/112", 65536 },
-	{ "nodeport", "30000-32767", 2768 },
+    {"ipv4", "10.96.0.0/16", 65536},
+    {"ipv6", "fd00::/112", 65536},
+    {"nodeport", "30000-32767", 2768},
 };
 
 /* ---- helpers --------------------------------------------------------- */
@@ -46,7 +46,8 @@ static void rm_tree(char *dir)
 	while (d && (de = readdir(d))) {
 		char *p;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		p = xasprintf("%s/%s", dir, de->d_name);
 		(void)unlink(p);
@@ -61,7 +62,7 @@ static void rm_tree(char *dir)
 static struct allocdb_options opts_for(const char *path,
 				       const struct allocdb_range *r, size_t n)
 {
-	struct allocdb_options o = { 0 };
+	struct allocdb_options o = {0};
 
 	o.path = path;
 	o.ranges = r;
@@ -77,15 +78,15 @@ static struct allocdb *open3(const char *path)
 	enum err e = allocdb_new(&o, &db, &eb);
 
 	if (e)
-		unit_fail(__FILE__, __LINE__, "allocdb_new: %s: %s", err_name(e),
-			  eb.msg);
+		unit_fail(__FILE__, __LINE__, "allocdb_new: %s: %s",
+			  err_name(e), eb.msg);
 	return db;
 }
 
 static struct allocdb_change set_of(const char *range, uint64_t off,
 				    const char *name, const char *field)
 {
-	struct allocdb_change c = { 0 };
+	struct allocdb_change c = {0};
 
 	c.range = range;
 	c.offset = off;
@@ -99,7 +100,7 @@ static struct allocdb_change set_of(const char *range, uint64_t off,
 
 static struct allocdb_change clear_of(const char *range, uint64_t off)
 {
-	struct allocdb_change c = { 0 };
+	struct allocdb_change c = {0};
 
 	c.range = range;
 	c.offset = off;
@@ -123,7 +124,7 @@ static uint64_t popcount_words(const uint64_t *w, size_t n)
 
 static uint64_t used_of(struct allocdb *db, const char *range)
 {
-	struct allocdb_counts c = { 0, 0, 0 };
+	struct allocdb_counts c = {0, 0, 0};
 
 	CHECK_OK(allocdb_count(db, range, &c, NULL));
 	return c.used;
@@ -152,11 +153,11 @@ static void test_round_trip(void)
 	char *dir = make_tmpdir();
 	char *path = xasprintf("%s/alloc.db", dir);
 	struct allocdb_change ch[3] = {
-		set_of("ipv4", 10, "web", "spec.clusterIPs[0]"),
-		set_of("ipv6", 7, "web", "spec.clusterIPs[1]"),
-		set_of("nodeport", 2767, "web", "spec.ports[1].nodePort"),
+	    set_of("ipv4", 10, "web", "spec.clusterIPs[0]"),
+	    set_of("ipv6", 7, "web", "spec.clusterIPs[1]"),
+	    set_of("nodeport", 2767, "web", "spec.ports[1].nodePort"),
 	};
-	struct allocdb_entry o = { 0 };
+	struct allocdb_entry o = {0};
 	uint64_t w4[1024], wp[44];
 	struct allocdb *db = open3(path);
 	int64_t before = clock_now_ms();
@@ -196,22 +197,24 @@ static void test_round_trip(void)
 static void test_batch_rolled_back(void)
 {
 	struct allocdb *db = open3(":memory:");
-	struct allocdb_change one = set_of("ipv4", 5, "a", "spec.clusterIPs[0]");
+	struct allocdb_change one =
+	    set_of("ipv4", 5, "a", "spec.clusterIPs[0]");
 	struct allocdb_change batch[3] = {
-		set_of("ipv4", 6, "b", "spec.clusterIPs[0]"),
-		set_of("nodeport", 100, "b", "spec.ports[0].nodePort"),
-		set_of("ipv4", 5, "b", "spec.clusterIPs[1]"),
+	    set_of("ipv4", 6, "b", "spec.clusterIPs[0]"),
+	    set_of("nodeport", 100, "b", "spec.ports[0].nodePort"),
+	    set_of("ipv4", 5, "b", "spec.clusterIPs[1]"),
 	};
 	struct errbuf eb = ERRBUF_INIT;
 	struct allocdb_change bad[2] = {
-		set_of("ipv4", 7, "c", "spec.clusterIPs[0]"),
-		set_of("nodeport", 2768, "c", "spec.ports[0].nodePort"),
+	    set_of("ipv4", 7, "c", "spec.clusterIPs[0]"),
+	    set_of("nodeport", 2768, "c", "spec.ports[0].nodePort"),
 	};
 
 	CHECK_OK(allocdb_apply(db, &one, 1, NULL));
 	/* The third change conflicts: the first two must vanish with it. */
 	CHECK_ERR(allocdb_apply(db, batch, 3, &eb), ERR_CONFLICT);
-	CHECK_CONTAINS(eb.msg, "range ipv4 offset 5: already allocated to default/a");
+	CHECK_CONTAINS(eb.msg,
+		       "range ipv4 offset 5: already allocated to default/a");
 	CHECK_INT_EQ(used_of(db, "ipv4"), 1);
 	CHECK_INT_EQ(used_of(db, "nodeport"), 0);
 	CHECK_ERR(allocdb_apply(db, bad, 2, &eb), ERR_INVALID);
@@ -231,9 +234,10 @@ static void test_batch_rolled_back(void)
 static void test_release(void)
 {
 	struct allocdb *db = open3(":memory:");
-	struct allocdb_change c = set_of("nodeport", 0, "web", "spec.ports[0].nodePort");
+	struct allocdb_change c =
+	    set_of("nodeport", 0, "web", "spec.ports[0].nodePort");
 	struct allocdb_change r = clear_of("nodeport", 0);
-	struct allocdb_entry o = { 0 };
+	struct allocdb_entry o = {0};
 	struct errbuf eb = ERRBUF_INIT;
 	uint64_t w[44];
 
@@ -263,9 +267,10 @@ static void test_release(void)
 static void test_confirm(void)
 {
 	struct allocdb *db = open3(":memory:");
-	struct allocdb_change c = set_of("ipv4", 42, "web", "spec.clusterIPs[0]");
-	struct allocdb_counts n = { 0, 0, 0 };
-	struct allocdb_entry o = { 0 };
+	struct allocdb_change c =
+	    set_of("ipv4", 42, "web", "spec.clusterIPs[0]");
+	struct allocdb_counts n = {0, 0, 0};
+	struct allocdb_entry o = {0};
 	struct errbuf eb = ERRBUF_INIT;
 
 	CHECK_OK(allocdb_apply(db, &c, 1, NULL));
@@ -284,7 +289,8 @@ static void test_confirm(void)
 	CHECK_OK(allocdb_confirm(db, "ipv4", 42, NULL, NULL));
 	CHECK_ERR(allocdb_confirm(db, "ipv4", 42, "uid-2", &eb), ERR_CONFLICT);
 	CHECK_CONTAINS(eb.msg, "owned by default/web uid=uid-1, not uid=uid-2");
-	CHECK_ERR(allocdb_confirm(db, "ipv4", 43, "uid-1", NULL), ERR_NOT_FOUND);
+	CHECK_ERR(allocdb_confirm(db, "ipv4", 43, "uid-1", NULL),
+		  ERR_NOT_FOUND);
 	allocdb_free(db);
 }
 
@@ -293,10 +299,10 @@ static void test_confirm(void)
 static void test_chunk_boundaries(void)
 {
 	static const struct allocdb_range r[] = {
-		{ "slash16", "10.0.0.0/16", 65536 },
-		{ "odd", "1-65535", 65535 },
+	    {"slash16", "10.0.0.0/16", 65536},
+	    {"odd", "1-65535", 65535},
 	};
-	static const uint64_t offs16[] = { 0, 4095, 4096, 8191, 65535 };
+	static const uint64_t offs16[] = {0, 4095, 4096, 8191, 65535};
 	char *dir = make_tmpdir();
 	char *path = xasprintf("%s/alloc.db", dir);
 	struct allocdb_options o = opts_for(path, r, ARRAY_SIZE(r));
@@ -323,8 +329,8 @@ static void test_chunk_boundaries(void)
 	CHECK_INT_EQ(popcount_words(w, ARRAY_SIZE(w)), ARRAY_SIZE(offs16));
 	for (size_t i = 0; i < ARRAY_SIZE(offs16); i++)
 		CHECK(bit_of(w, offs16[i]));
-	CHECK_INT_EQ(w[63], (uint64_t)1 << 63);	 /* 4095 */
-	CHECK_INT_EQ(w[64], 1);			 /* 4096 */
+	CHECK_INT_EQ(w[63], (uint64_t)1 << 63);	  /* 4095 */
+	CHECK_INT_EQ(w[64], 1);			  /* 4096 */
 	CHECK_INT_EQ(w[1023], (uint64_t)1 << 63); /* 65535 */
 	CHECK_ERR(allocdb_load(db, "slash16", w, 1023, &eb), ERR_INVALID);
 	CHECK_OK(allocdb_load(db, "odd", w, 1024, NULL));
@@ -346,22 +352,24 @@ static void test_chunk_boundaries(void)
 	rm_tree(dir);
 }
 
-/* ---- replace and meta ------------------------------------------------------ */
+/* ---- replace and meta ------------------------------------------------------
+ */
 
 static void test_replace(void)
 {
 	struct allocdb *db = open3(":memory:");
-	struct allocdb_change c = set_of("ipv4", 1, "old", "spec.clusterIPs[0]");
+	struct allocdb_change c =
+	    set_of("ipv4", 1, "old", "spec.clusterIPs[0]");
 	char ns[] = "ns", a[] = "a", b[] = "b", ua[] = "u-a", none[] = "";
 	char f4[] = "spec.clusterIPs[0]", fp[] = "spec.ports[0].nodePort";
 	struct allocdb_entry e4[2] = {
-		{ 2, ns, a, ua, f4, 1000, true },
-		{ 40000, ns, b, none, f4, 2000, false },
+	    {2, ns, a, ua, f4, 1000, true},
+	    {40000, ns, b, none, f4, 2000, false},
 	};
 	struct allocdb_entry ep[1] = {
-		{ 5, ns, a, ua, fp, 1000, true },
+	    {5, ns, a, ua, fp, 1000, true},
 	};
-	struct allocdb_content cont[2] = { { "ipv4", e4, 2 }, { "nodeport", ep, 1 } };
+	struct allocdb_content cont[2] = {{"ipv4", e4, 2}, {"nodeport", ep, 1}};
 	struct allocdb_entry *v = NULL;
 	struct errbuf eb = ERRBUF_INIT;
 	uint64_t w[1024];
@@ -422,10 +430,10 @@ static void test_memory(void)
 static void test_bad_options(void)
 {
 	static const struct allocdb_range dup[] = {
-		{ "a", "1-10", 10 },
-		{ "a", "1-10", 10 },
+	    {"a", "1-10", 10},
+	    {"a", "1-10", 10},
 	};
-	static const struct allocdb_range zero[] = { { "a", "1-10", 0 } };
+	static const struct allocdb_range zero[] = {{"a", "1-10", 0}};
 	struct allocdb_options o = opts_for(":memory:", dup, 2);
 	struct allocdb *db = NULL;
 
@@ -443,7 +451,8 @@ static void test_bad_options(void)
 static void make_record(const char *path)
 {
 	struct allocdb *db = open3(path);
-	struct allocdb_change c = set_of("ipv4", 9, "web", "spec.clusterIPs[0]");
+	struct allocdb_change c =
+	    set_of("ipv4", 9, "web", "spec.clusterIPs[0]");
 
 	CHECK_OK(allocdb_apply(db, &c, 1, NULL));
 	allocdb_free(db);
@@ -521,7 +530,8 @@ static void test_refuse_foreign(void)
 	make_foreign(path, 0, 0);
 	CHECK_ERR(open_err(path, ranges3, 3, &eb), ERR_DB);
 	CHECK_CONTAINS(eb.msg, path);
-	CHECK_CONTAINS(eb.msg, "refused: foreign database: application_id 0x00000000 user_version 0 with 1 tables");
+	CHECK_CONTAINS(eb.msg, "refused: foreign database: application_id "
+			       "0x00000000 user_version 0 with 1 tables");
 	/* Ours by application_id, but a schema this build does not know. */
 	make_foreign(path2, 0x53564341, 7);
 	CHECK_ERR(open_err(path2, ranges3, 3, &eb), ERR_DB);
@@ -534,9 +544,9 @@ static void test_refuse_foreign(void)
 static void test_refuse_range_change(void)
 {
 	static const struct allocdb_range moved[] = {
-		{ "ipv4", "10.97.0.0/16", 65536 },
-		{ "ipv6", "fd00::/112", 65536 },
-		{ "nodeport", "30000-32767", 2768 },
+	    {"ipv4", "10.97.0.0/16", 65536},
+	    {"ipv6", "fd00::/112", 65536},
+	    {"nodeport", "30000-32767", 2768},
 	};
 	char *dir = make_tmpdir();
 	char *path = xasprintf("%s/alloc.db", dir);
@@ -545,17 +555,22 @@ static void test_refuse_range_change(void)
 	make_record(path);
 	CHECK_ERR(open_err(path, moved, 3, &eb), ERR_DB);
 	CHECK_CONTAINS(eb.msg, path);
-	CHECK_CONTAINS(eb.msg, "refused: range spec changed: range ipv4: stored spec 10.96.0.0/16 (65536 values), configured 10.97.0.0/16 (65536 values)");
+	CHECK_CONTAINS(
+	    eb.msg,
+	    "refused: range spec changed: range ipv4: stored spec 10.96.0.0/16 "
+	    "(65536 values), configured 10.97.0.0/16 (65536 values)");
 	/* Dropping a configured range is a change too. */
 	CHECK_ERR(open_err(path, ranges3, 2, &eb), ERR_DB);
-	CHECK_CONTAINS(eb.msg, "range nodeport (30000-32767) is stored but not configured");
+	CHECK_CONTAINS(
+	    eb.msg,
+	    "range nodeport (30000-32767) is stored but not configured");
 	/* Adding a range is not: the record gains an empty one. */
 	{
 		static const struct allocdb_range more[] = {
-			{ "ipv4", "10.96.0.0/16", 65536 },
-			{ "ipv6", "fd00::/112", 65536 },
-			{ "nodeport", "30000-32767", 2768 },
-			{ "extra", "1-10", 10 },
+		    {"ipv4", "10.96.0.0/16", 65536},
+		    {"ipv6", "fd00::/112", 65536},
+		    {"nodeport", "30000-32767", 2768},
+		    {"extra", "1-10", 10},
 		};
 		struct allocdb_options o = opts_for(path, more, 4);
 		struct allocdb *db = NULL;
@@ -586,9 +601,9 @@ static void check_moved(const char *path, const struct allocdb *db,
 static void test_rebuild(void)
 {
 	static const struct allocdb_range moved[] = {
-		{ "ipv4", "10.97.0.0/16", 65536 },
-		{ "ipv6", "fd00::/112", 65536 },
-		{ "nodeport", "30000-32767", 2768 },
+	    {"ipv4", "10.97.0.0/16", 65536},
+	    {"ipv6", "fd00::/112", 65536},
+	    {"nodeport", "30000-32767", 2768},
 	};
 	char *dir = make_tmpdir();
 	char *path = xasprintf("%s/alloc.db", dir);
@@ -633,7 +648,7 @@ static void test_rebuild(void)
 
 /* ---- threads ------------------------------------------------------------- */
 
-#define THREADS 4
+#define THREADS	      4
 #define THREAD_VALUES 300
 
 struct worker {
@@ -653,7 +668,8 @@ static void *worker_main(void *arg)
 	(void)snprintf(name, sizeof(name), "svc-%d", w->id);
 	for (int i = 0; i < THREAD_VALUES; i++) {
 		uint64_t off = (uint64_t)((i * 7 + w->id) % THREAD_VALUES);
-		struct allocdb_change c = set_of("nodeport", off, name, "spec.ports[0].nodePort");
+		struct allocdb_change c =
+		    set_of("nodeport", off, name, "spec.ports[0].nodePort");
 		enum err e = allocdb_apply(w->db, &c, 1, NULL);
 
 		if (e == ERR_OK)
@@ -682,8 +698,9 @@ static void test_threads(void)
 	o.sync_normal = true;
 	CHECK_OK(allocdb_new(&o, &db, NULL));
 	for (int i = 0; i < THREADS; i++) {
-		w[i] = (struct worker){ db, i, 0, 0 };
-		CHECK_INT_EQ(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+		w[i] = (struct worker){db, i, 0, 0};
+		CHECK_INT_EQ(pthread_create(&t[i], NULL, worker_main, &w[i]),
+			     0);
 	}
 	for (int i = 0; i < THREADS; i++) {
 		pthread_join(t[i], NULL);
@@ -703,13 +720,13 @@ static void test_threads(void)
 
 /* ---- crash test -------------------------------------------------------- */
 
-#define CRASH_RANGE 65536
-#define CRASH_WORDS (CRASH_RANGE / 64)
+#define CRASH_RANGE  65536
+#define CRASH_WORDS  (CRASH_RANGE / 64)
 #define CRASH_ROUNDS 20
 #define CRASH_VALUES 1000
 
 static const struct allocdb_range crash_range[] = {
-	{ "crash", "10.0.0.0/16", CRASH_RANGE },
+    {"crash", "10.0.0.0/16", CRASH_RANGE},
 };
 
 static uint64_t xorshift(uint64_t *s)
@@ -764,7 +781,8 @@ static int crash_round_read(int fd, pid_t pid, int kill_at, uint8_t *told)
 
 	while ((r = read(fd, &off, sizeof(off))) == (ssize_t)sizeof(off)) {
 		if (off >= CRASH_RANGE || told[off])
-			unit_fail(__FILE__, __LINE__, "value %u told twice", off);
+			unit_fail(__FILE__, __LINE__, "value %u told twice",
+				  off);
 		told[off] = 1;
 		if (++got == kill_at)
 			(void)kill(pid, SIGKILL);
@@ -795,7 +813,8 @@ static void crash_verify(const char *path, const uint8_t *told)
 	for (size_t i = 0; i < n; i++) {
 		if (!bit_of(words, v[i].offset) ||
 		    (i > 0 && v[i].offset <= v[i - 1].offset))
-			unit_fail(__FILE__, __LINE__, "owner row %llu without its bit",
+			unit_fail(__FILE__, __LINE__,
+				  "owner row %llu without its bit",
 				  (unsigned long long)v[i].offset);
 	}
 	allocdb_entries_free(v, n);
@@ -864,21 +883,21 @@ static void test_crash(void)
 int main(int argc, char **argv)
 {
 	static const struct unit_case cases[] = {
-		UNIT_CASE(test_round_trip),
-		UNIT_CASE(test_batch_rolled_back),
-		UNIT_CASE(test_release),
-		UNIT_CASE(test_confirm),
-		UNIT_CASE(test_chunk_boundaries),
-		UNIT_CASE(test_replace),
-		UNIT_CASE(test_memory),
-		UNIT_CASE(test_bad_options),
-		UNIT_CASE(test_refuse_garbage),
-		UNIT_CASE(test_refuse_corrupt),
-		UNIT_CASE(test_refuse_foreign),
-		UNIT_CASE(test_refuse_range_change),
-		UNIT_CASE(test_rebuild),
-		UNIT_CASE(test_threads),
-		UNIT_CASE(test_crash),
+	    UNIT_CASE(test_round_trip),
+	    UNIT_CASE(test_batch_rolled_back),
+	    UNIT_CASE(test_release),
+	    UNIT_CASE(test_confirm),
+	    UNIT_CASE(test_chunk_boundaries),
+	    UNIT_CASE(test_replace),
+	    UNIT_CASE(test_memory),
+	    UNIT_CASE(test_bad_options),
+	    UNIT_CASE(test_refuse_garbage),
+	    UNIT_CASE(test_refuse_corrupt),
+	    UNIT_CASE(test_refuse_foreign),
+	    UNIT_CASE(test_refuse_range_change),
+	    UNIT_CASE(test_rebuild),
+	    UNIT_CASE(test_threads),
+	    UNIT_CASE(test_crash),
 	};
 
 	return unit_main(argc, argv, "allocdb", cases, ARRAY_SIZE(cases));
