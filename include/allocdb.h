@@ -121,8 +121,9 @@ struct allocdb_counts {
  * different range spec (or a stored range no longer configured) or is
  * inconsistent is refused with ERR_DB and a message naming the file, the
  * reason and the sqlite message; with opts->rebuild it is instead moved
- * aside (allocdb_moved_to) and an empty record is started, and a warning
- * naming both paths is logged. ERR_INVALID for bad options. Blocks.
+ * aside (allocdb_moved_to) and an empty record is started, a warning
+ * naming both paths is logged, and eb holds the same line although the
+ * call succeeds. ERR_INVALID for bad options. Blocks.
  */
 enum err allocdb_new(const struct allocdb_options *opts, struct allocdb **out,
 		     struct errbuf *eb) ATTR_WUR;
