@@ -480,6 +480,18 @@ X(update_shorten_without_single_stack_denied, DUAL, U,                      \
   "{" IPS_DUAL ",'ipFamilyPolicy':'RequireDualStack'}",                     \
   DENY "spec.ipFamilyPolicy: Invalid value: \"RequireDualStack\": must be " \
   "'SingleStack' to release the secondary cluster IP")                      \
+X(update_prefer_policy_omitted_upgrades_like_upstream, DUAL, U,           \
+  "{" IPS_V4 "}", "{" IPS_V4 ",'ipFamilyPolicy':'PreferDualStack'}",        \
+  "fam=IPv4,IPv6/Prefer up nip=IPv6@1")                                     \
+X(update_downgrade_with_omitted_ips_trimmed, DUAL, U,                       \
+  "{'ipFamilyPolicy':'SingleStack'}",                                       \
+  "{" IPS_DUAL ",'ipFamilyPolicy':'RequireDualStack'}",                     \
+  "fam=IPv4/Single down refill=/spec/clusterIP:\"10.96.0.5\" "              \
+  "refill=/spec/clusterIPs:[\"10.96.0.5\"]")                                \
+X(update_lb_to_nodeport_keeps_ports, V4, U,                                 \
+  "{'type':'NodePort'," OLD_V4 ",'ports':[{'name':'http','port':80}]}",     \
+  OLD_LB_LOCAL,                                                             \
+  "fam=IPv4/Single set=0:30001 refill=/spec/ports/0/nodePort:30001")        \
 X(update_headless_unchanged, DUAL, U,                                       \
   "{'clusterIP':'None','clusterIPs':['None'],'selector':{'a':'b'}}",        \
   "{'clusterIP':'None','clusterIPs':['None'],'ipFamilies':['IPv4'],"        \
