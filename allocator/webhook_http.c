@@ -259,19 +259,19 @@ static enum err parse_header(char *line, struct webhook__http_req *req,
 		return set_err(he, 400, "malformed header");
 	*colon = 0;
 	v = trim(colon + 1);
-	if (!strcasecmp(line, "Content-Length"))
+	if (strcasecmp(line, "Content-Length") == 0)
 		return parse_length(v, req, he);
-	if (!strcasecmp(line, "Transfer-Encoding")) {
-		if (strcasecmp(v, "chunked"))
+	if (strcasecmp(line, "Transfer-Encoding") == 0) {
+		if (strcasecmp(v, "chunked") != 0)
 			return set_err(he, 501, "unsupported Transfer-Encoding");
 		req->chunked = true;
-	} else if (!strcasecmp(line, "Connection")) {
-		if (!strcasecmp(v, "close"))
+	} else if (strcasecmp(line, "Connection") == 0) {
+		if (strcasecmp(v, "close") == 0)
 			req->keep_alive = false;
-		else if (!strcasecmp(v, "keep-alive"))
+		else if (strcasecmp(v, "keep-alive") == 0)
 			req->keep_alive = true;
-	} else if (!strcasecmp(line, "Expect")) {
-		if (strcasecmp(v, "100-continue"))
+	} else if (strcasecmp(line, "Expect") == 0) {
+		if (strcasecmp(v, "100-continue") != 0)
 			return set_err(he, 417, "unsupported Expect");
 		req->expect_continue = true;
 	}

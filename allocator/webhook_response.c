@@ -97,6 +97,7 @@ void webhook_response_release(struct webhook_response *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static char *vformat(const char *fmt, va_list ap) ATTR_PRINTF(1, 0);
 static char *vformat(const char *fmt, va_list ap)
 {
 	va_list ap2;

@@ -364,8 +364,12 @@ static char *patch_of(const char *response)
 	p += 9;
 	end = strchr(p, '"');
 	buf_init(&out, 0);
+	char *s;
+
 	BUG_ON(base64_decode(&out, p, (size_t)(end - p)) != ERR_OK);
-	return buf_detach(&out, NULL);
+	s = buf_detach(&out, NULL);
+	buf_release(&out);
+	return s;
 }
 
 #define PATCH_WANT                                                            \
