@@ -185,7 +185,8 @@ enum err admission_plan(const struct admission_config *cfg,
 			struct admission_plan *out, struct errbuf *eb) ATTR_WUR;
 /* Frees what the plan owns and zeroes it; NULL and a zeroed plan are fine. */
 void admission_plan_release(struct admission_plan *plan);
-/* True when the plan changes nothing (no patch to send). */
+/* True when the plan writes nothing (answer without a patch); explicit
+ * values may still be listed for reservation. */
 bool admission_plan_empty(const struct admission_plan *plan);
 
 /* ---- Values: chosen for needs, or released --------------------------- */
