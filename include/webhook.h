@@ -15,9 +15,10 @@
  *    `svc-controllers webhook-config`.
  *
  * Thread safety: the codec and patch functions are reentrant; one request,
- * response or patch belongs to one thread at a time. All struct webhook
- * calls are thread-safe; the mutate callback runs on worker threads,
- * several at once.
+ * response or patch belongs to one thread at a time. struct webhook:
+ * webhook_port, webhook_set_ready and webhook_reloads are thread-safe;
+ * webhook_stop and webhook_free belong to the owner thread. The mutate
+ * callback runs on worker threads, several at once.
  */
 
 #include <stdio.h>
@@ -187,7 +188,7 @@ unsigned webhook_reloads(const struct webhook *w);
  * Closes the listener, lets requests in flight finish within
  * stop_grace_ms (then cuts their connections; a mutate callback still
  * running is waited for), closes idle keep-alive connections and joins all
- * threads. Blocks. Idempotent.
+ * threads. Blocks. Idempotent; owner thread only.
  */
 void webhook_stop(struct webhook *w);
 /* Stops if needed, then frees. NULL is a no-op. */
