@@ -16,8 +16,7 @@
 
 #define CA_MAX ((size_t)1 << 20)
 
-static enum err read_ca(const char *path, struct buf *pem,
-			struct errbuf *eb)
+static enum err read_ca(const char *path, struct buf *pem, struct errbuf *eb)
 {
 	char chunk[4096], tmp[128];
 	FILE *f = fopen(path, "r");
@@ -32,12 +31,13 @@ static enum err read_ca(const char *path, struct buf *pem,
 	if (ferror(f))
 		e = errbuf_set(eb, ERR_IO, "--ca-file %s: read error", path);
 	else if (e != ERR_OK)
-		e = errbuf_set(eb, ERR_IO, "--ca-file %s: larger than %zu bytes",
-			       path, CA_MAX);
+		e = errbuf_set(eb, ERR_IO,
+			       "--ca-file %s: larger than %zu bytes", path,
+			       CA_MAX);
 	(void)fclose(f);
 	if (e == ERR_OK && !strstr(pem->data, "-----BEGIN CERTIFICATE-----"))
-		e = errbuf_set(eb, ERR_IO,
-			       "--ca-file %s: no PEM certificate", path);
+		e = errbuf_set(eb, ERR_IO, "--ca-file %s: no PEM certificate",
+			       path);
 	return e;
 }
 
@@ -67,7 +67,7 @@ static enum err check_options(const struct webhook_config_options *o,
 	return ERR_OK;
 }
 
-static const char *or(const char *s, const char *def)
+static const char * or (const char *s, const char *def)
 {
 	return s && s[0] ? s : def;
 }
@@ -90,11 +90,11 @@ static void print_client(const struct webhook_config_options *o,
 		scalar(out, o->url);
 	} else {
 		e |= buf_adds(out, "      service:\n        namespace: ");
-		scalar(out, or(o->service_namespace, "default"));
+		scalar(out, or (o->service_namespace, "default"));
 		e |= buf_adds(out, "        name: ");
 		scalar(out, o->service_name);
 		e |= buf_adds(out, "        path: ");
-		scalar(out, or(o->service_path, "/mutate"));
+		scalar(out, or (o->service_path, "/mutate"));
 		e |= buf_addf(out, "        port: %d\n",
 			      o->service_port ? o->service_port : 443);
 	}
@@ -110,21 +110,20 @@ static void print_all(const struct webhook_config_options *o,
 	e |= buf_adds(out, "apiVersion: admissionregistration.k8s.io/v1\n"
 			   "kind: MutatingWebhookConfiguration\n"
 			   "metadata:\n  name: ");
-	scalar(out, or(o->name, "svc-controllers"));
+	scalar(out, or (o->name, "svc-controllers"));
 	e |= buf_adds(out, "webhooks:\n  - name: ");
-	scalar(out, or(o->webhook_name, "allocate.svc-controllers.k8s.io"));
+	scalar(out, or (o->webhook_name, "allocate.svc-controllers.k8s.io"));
 	print_client(o, ca64, out);
-	e |= buf_adds(out,
-		      "    rules:\n"
-		      "      - apiGroups: [\"\"]\n"
-		      "        apiVersions: [\"v1\"]\n"
-		      "        operations: [\"CREATE\", \"UPDATE\"]\n"
-		      "        resources: [\"services\"]\n"
-		      "        scope: \"Namespaced\"\n"
-		      "    admissionReviewVersions: [\"v1\"]\n"
-		      "    sideEffects: NoneOnDryRun\n"
-		      "    reinvocationPolicy: IfNeeded\n"
-		      "    matchPolicy: Equivalent\n");
+	e |= buf_adds(out, "    rules:\n"
+			   "      - apiGroups: [\"\"]\n"
+			   "        apiVersions: [\"v1\"]\n"
+			   "        operations: [\"CREATE\", \"UPDATE\"]\n"
+			   "        resources: [\"services\"]\n"
+			   "        scope: \"Namespaced\"\n"
+			   "    admissionReviewVersions: [\"v1\"]\n"
+			   "    sideEffects: NoneOnDryRun\n"
+			   "    reinvocationPolicy: IfNeeded\n"
+			   "    matchPolicy: Equivalent\n");
 	e |= buf_addf(out, "    failurePolicy: %s\n    timeoutSeconds: %d\n",
 		      o->failure_policy == WEBHOOK_FAILURE_FAIL ? "Fail"
 								: "Ignore",
@@ -132,8 +131,8 @@ static void print_all(const struct webhook_config_options *o,
 	BUG_ON(e != ERR_OK);
 }
 
-enum err webhook_config_print(const struct webhook_config_options *o,
-			      FILE *out, struct errbuf *eb)
+enum err webhook_config_print(const struct webhook_config_options *o, FILE *out,
+			      struct errbuf *eb)
 {
 	struct buf pem, ca64, doc;
 	enum err e = check_options(o, eb);

@@ -22,7 +22,7 @@
 #include "webhook_internal.h"
 
 /* Longest poll slice, so a stop is noticed while a client is silent. */
-#define SLICE_MS 100
+#define SLICE_MS       100
 #define CHUNK_LINE_MAX 1024
 
 static int64_t ms_to_ns(int64_t ms)
@@ -36,7 +36,8 @@ static enum err io_poll(struct webhook__io *io, short events)
 	int64_t idle_end = clock_mono_ns() + ms_to_ns(io->idle_ms);
 
 	for (;;) {
-		int64_t now = clock_mono_ns(), end = MIN(idle_end, io->deadline_ns);
+		int64_t now = clock_mono_ns(),
+			end = MIN(idle_end, io->deadline_ns);
 		int64_t stop = atomic_load(io->stop_ns);
 		struct pollfd pfd = {.fd = io->fd, .events = events};
 		int r;
@@ -45,7 +46,8 @@ static enum err io_poll(struct webhook__io *io, short events)
 			end = MIN(end, stop);
 		if (now >= end)
 			return ERR_TIMEOUT;
-		r = poll(&pfd, 1, (int)MIN((end - now) / 1000000 + 1, SLICE_MS));
+		r = poll(&pfd, 1,
+			 (int)MIN((end - now) / 1000000 + 1, SLICE_MS));
 		if (r > 0)
 			return ERR_OK;
 		if (r < 0 && errno != EINTR)
@@ -57,10 +59,15 @@ static enum err io_poll(struct webhook__io *io, short events)
 static enum err ssl_retry(struct webhook__io *io, int r)
 {
 	switch (SSL_get_error(io->ssl, r)) {
-	case SSL_ERROR_WANT_READ: return io_poll(io, POLLIN);
-	case SSL_ERROR_WANT_WRITE: return io_poll(io, POLLOUT);
-	case SSL_ERROR_ZERO_RETURN: return ERR_IO; /* clean close */
-	default: ERR_clear_error(); return ERR_TRANSPORT;
+	case SSL_ERROR_WANT_READ:
+		return io_poll(io, POLLIN);
+	case SSL_ERROR_WANT_WRITE:
+		return io_poll(io, POLLOUT);
+	case SSL_ERROR_ZERO_RETURN:
+		return ERR_IO; /* clean close */
+	default:
+		ERR_clear_error();
+		return ERR_TRANSPORT;
 	}
 }
 
@@ -80,8 +87,7 @@ enum err webhook__io_handshake(struct webhook__io *io)
 	return e;
 }
 
-static enum err io_read(struct webhook__io *io, char *p, size_t n,
-			size_t *got)
+static enum err io_read(struct webhook__io *io, char *p, size_t n, size_t *got)
 {
 	enum err e;
 	int r;
@@ -131,7 +137,8 @@ void webhook__io_linger(struct webhook__io *io, int ms)
 		int64_t now = clock_mono_ns();
 		struct pollfd pfd = {.fd = io->fd, .events = POLLIN};
 
-		if (now >= end || poll(&pfd, 1, (int)((end - now) / 1000000 + 1)) <= 0)
+		if (now >= end ||
+		    poll(&pfd, 1, (int)((end - now) / 1000000 + 1)) <= 0)
 			return;
 		if (recv(io->fd, tmp, sizeof(tmp), 0) <= 0)
 			return;
@@ -263,7 +270,8 @@ static enum err parse_header(char *line, struct webhook__http_req *req,
 		return parse_length(v, req, he);
 	if (strcasecmp(line, "Transfer-Encoding") == 0) {
 		if (strcasecmp(v, "chunked") != 0)
-			return set_err(he, 501, "unsupported Transfer-Encoding");
+			return set_err(he, 501,
+				       "unsupported Transfer-Encoding");
 		req->chunked = true;
 	} else if (strcasecmp(line, "Connection") == 0) {
 		if (strcasecmp(v, "close") == 0)
@@ -296,7 +304,8 @@ static enum err parse_head(char *head, struct webhook__http_req *req,
 		first = false;
 		line = eol + 2;
 	}
-	/* Both framings at once is how requests are smuggled (RFC 9112 §6.1). */
+	/* Both framings at once is how requests are smuggled (RFC 9112 §6.1).
+	 */
 	if (req->chunked && req->has_length)
 		return set_err(he, 400, "both Content-Length and chunked");
 	return first ? set_err(he, 400, "empty request") : ERR_OK;

@@ -17,11 +17,11 @@
 
 struct webhook__tls {
 	pthread_mutex_t lock;
-	SSL_CTX *ctx;	    /* guarded by lock; one reference held here */
-	char *cert_file;    /* owned */
-	char *key_file;	    /* owned */
-	struct stat cert_st; /* of the loaded pair; accept thread only */
-	struct stat key_st;  /* accept thread only */
+	SSL_CTX *ctx;	       /* guarded by lock; one reference held here */
+	char *cert_file;       /* owned */
+	char *key_file;	       /* owned */
+	struct stat cert_st;   /* of the loaded pair; accept thread only */
+	struct stat key_st;    /* accept thread only */
 	int64_t next_check_ns; /* accept thread only */
 	atomic_uint reloads;
 };
@@ -39,17 +39,17 @@ void webhook__tls_maybe_reload(struct webhook__tls *t, int interval_ms);
 struct webhook__io {
 	int fd;
 	SSL *ssl;
-	char *rbuf;	      /* owned; unread bytes are rbuf[rpos, rlen) */
+	char *rbuf; /* owned; unread bytes are rbuf[rpos, rlen) */
 	size_t rpos, rlen;
 	size_t rcap;
-	int idle_ms;	      /* longest wait for one byte */
-	int64_t deadline_ns;  /* current operation's deadline (monotonic) */
+	int idle_ms;	     /* longest wait for one byte */
+	int64_t deadline_ns; /* current operation's deadline (monotonic) */
 	const _Atomic int64_t *stop_ns; /* server's stop deadline, 0 if none */
 };
 
 struct webhook__http_req {
 	char method[16];
-	char path[512];	      /* target without the query string */
+	char path[512]; /* target without the query string */
 	bool keep_alive;
 	bool chunked;
 	bool expect_continue;

@@ -38,8 +38,9 @@ static void op_head(struct webhook_patch *p, enum webhook_patch_op op,
 {
 	if (p->n++)
 		add(&p->ops, ",");
-	add(&p->ops, op == WEBHOOK_PATCH_REPLACE ? "{\"op\":\"replace\",\"path\":"
-						 : "{\"op\":\"add\",\"path\":");
+	add(&p->ops, op == WEBHOOK_PATCH_REPLACE
+			 ? "{\"op\":\"replace\",\"path\":"
+			 : "{\"op\":\"add\",\"path\":");
 	kube_json_quote(&p->ops, path);
 	add(&p->ops, ",\"value\":");
 }
@@ -132,8 +133,8 @@ void webhook_response_warn(struct webhook_response *r, const char *fmt, ...)
 {
 	va_list ap;
 
-	r->warnings = xrealloc(r->warnings,
-			       (r->n_warnings + 1) * sizeof(*r->warnings));
+	r->warnings =
+	    xrealloc(r->warnings, (r->n_warnings + 1) * sizeof(*r->warnings));
 	va_start(ap, fmt);
 	r->warnings[r->n_warnings++] = vformat(fmt, ap);
 	va_end(ap);
@@ -165,8 +166,8 @@ static void encode_patch(const struct webhook_response *r, struct buf *out)
 	buf_release(&json);
 }
 
-void webhook_response_encode(const struct webhook_response *r,
-			     const char *uid, struct buf *out)
+void webhook_response_encode(const struct webhook_response *r, const char *uid,
+			     struct buf *out)
 {
 	add(out, "{\"apiVersion\":\"admission.k8s.io/v1\","
 		 "\"kind\":\"AdmissionReview\",\"response\":{\"uid\":");

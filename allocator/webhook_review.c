@@ -55,17 +55,17 @@ struct rv_range {
 struct rv_parser {
 	yajl_handle h;
 	const char *data;
-	unsigned depth;			     /* open containers */
-	enum rv_ctx ctx[RV_MAX_DEPTH + 1];   /* ctx[d]: container at depth d */
-	enum rv_key key[RV_MAX_DEPTH + 1];   /* last key seen at depth d */
-	unsigned capture_depth;		     /* 0, or depth of the capture */
-	struct rv_range *capture;	     /* range being recorded */
-	struct rv_range object, old_object;  /* request.object, oldObject */
-	char *api_version;		     /* owned */
-	char *review_kind;		     /* owned */
+	unsigned depth;			    /* open containers */
+	enum rv_ctx ctx[RV_MAX_DEPTH + 1];  /* ctx[d]: container at depth d */
+	enum rv_key key[RV_MAX_DEPTH + 1];  /* last key seen at depth d */
+	unsigned capture_depth;		    /* 0, or depth of the capture */
+	struct rv_range *capture;	    /* range being recorded */
+	struct rv_range object, old_object; /* request.object, oldObject */
+	char *api_version;		    /* owned */
+	char *review_kind;		    /* owned */
 	bool has_request;
-	char *operation;		     /* owned */
-	struct webhook_request req;	     /* fields being filled */
+	char *operation;	    /* owned */
+	struct webhook_request req; /* fields being filled */
 	enum err err;
 	struct errbuf *eb;
 };
@@ -76,31 +76,31 @@ struct rv_keyname {
 };
 
 static const struct rv_keyname top_keys[] = {
-	{"apiVersion", RV_K_API_VERSION},
-	{"kind", RV_K_KIND},
-	{"request", RV_K_REQUEST},
+    {"apiVersion", RV_K_API_VERSION},
+    {"kind", RV_K_KIND},
+    {"request", RV_K_REQUEST},
 };
 static const struct rv_keyname request_keys[] = {
-	{"uid", RV_K_UID},
-	{"kind", RV_K_KIND},
-	{"resource", RV_K_RESOURCE},
-	{"subResource", RV_K_SUB_RESOURCE},
-	{"name", RV_K_NAME},
-	{"namespace", RV_K_NAMESPACE},
-	{"operation", RV_K_OPERATION},
-	{"dryRun", RV_K_DRY_RUN},
-	{"object", RV_K_OBJECT},
-	{"oldObject", RV_K_OLD_OBJECT},
+    {"uid", RV_K_UID},
+    {"kind", RV_K_KIND},
+    {"resource", RV_K_RESOURCE},
+    {"subResource", RV_K_SUB_RESOURCE},
+    {"name", RV_K_NAME},
+    {"namespace", RV_K_NAMESPACE},
+    {"operation", RV_K_OPERATION},
+    {"dryRun", RV_K_DRY_RUN},
+    {"object", RV_K_OBJECT},
+    {"oldObject", RV_K_OLD_OBJECT},
 };
 static const struct rv_keyname kind_keys[] = {
-	{"group", RV_K_GROUP},
-	{"version", RV_K_VERSION},
-	{"kind", RV_K_KIND},
+    {"group", RV_K_GROUP},
+    {"version", RV_K_VERSION},
+    {"kind", RV_K_KIND},
 };
 static const struct rv_keyname resource_keys[] = {
-	{"group", RV_K_GROUP},
-	{"version", RV_K_VERSION},
-	{"resource", RV_K_RESOURCE},
+    {"group", RV_K_GROUP},
+    {"version", RV_K_VERSION},
+    {"resource", RV_K_RESOURCE},
 };
 
 const char *webhook_operation_name(enum webhook_operation op)
@@ -141,8 +141,10 @@ static const char *field_name(enum rv_ctx ctx, enum rv_key key)
 	    [RV_K_VERSION] = "version",
 	};
 	static const char *const prefixes[] = {
-	    [RV_OTHER] = "",	     [RV_TOP] = "",
-	    [RV_REQUEST] = "request.", [RV_KIND] = "request.kind.",
+	    [RV_OTHER] = "",
+	    [RV_TOP] = "",
+	    [RV_REQUEST] = "request.",
+	    [RV_KIND] = "request.kind.",
 	    [RV_RESOURCE] = "request.resource.",
 	};
 	static _Thread_local char out[64];
@@ -179,26 +181,40 @@ static char **string_slot(struct rv_parser *p)
 		return p->key[p->depth] == RV_K_KIND ? &p->review_kind : NULL;
 	case RV_REQUEST:
 		switch (p->key[p->depth]) {
-		case RV_K_UID: return &r->uid;
-		case RV_K_SUB_RESOURCE: return &r->sub_resource;
-		case RV_K_NAME: return &r->name;
-		case RV_K_NAMESPACE: return &r->namespace;
-		case RV_K_OPERATION: return &p->operation;
-		default: return NULL;
+		case RV_K_UID:
+			return &r->uid;
+		case RV_K_SUB_RESOURCE:
+			return &r->sub_resource;
+		case RV_K_NAME:
+			return &r->name;
+		case RV_K_NAMESPACE:
+			return &r->namespace;
+		case RV_K_OPERATION:
+			return &p->operation;
+		default:
+			return NULL;
 		}
 	case RV_KIND:
 		switch (p->key[p->depth]) {
-		case RV_K_GROUP: return &r->kind_group;
-		case RV_K_VERSION: return &r->kind_version;
-		case RV_K_KIND: return &r->kind;
-		default: return NULL;
+		case RV_K_GROUP:
+			return &r->kind_group;
+		case RV_K_VERSION:
+			return &r->kind_version;
+		case RV_K_KIND:
+			return &r->kind;
+		default:
+			return NULL;
 		}
 	case RV_RESOURCE:
 		switch (p->key[p->depth]) {
-		case RV_K_GROUP: return &r->resource_group;
-		case RV_K_VERSION: return &r->resource_version;
-		case RV_K_RESOURCE: return &r->resource;
-		default: return NULL;
+		case RV_K_GROUP:
+			return &r->resource_group;
+		case RV_K_VERSION:
+			return &r->resource_version;
+		case RV_K_RESOURCE:
+			return &r->resource;
+		default:
+			return NULL;
 		}
 	case RV_OTHER:
 		break;
@@ -235,7 +251,8 @@ static int on_bool(void *ctx, int v)
 
 	if (!known_key(p))
 		return 1;
-	if (p->ctx[p->depth] == RV_REQUEST && p->key[p->depth] == RV_K_DRY_RUN) {
+	if (p->ctx[p->depth] == RV_REQUEST &&
+	    p->key[p->depth] == RV_K_DRY_RUN) {
 		p->req.dry_run = v;
 		return 1;
 	}
@@ -287,15 +304,20 @@ static int on_key(void *ctx, const unsigned char *s, size_t n)
 	if (skipping(p))
 		return 1;
 	switch (p->ctx[p->depth]) {
-	case RV_TOP: k = lookup(top_keys, ARRAY_SIZE(top_keys), s, n); break;
+	case RV_TOP:
+		k = lookup(top_keys, ARRAY_SIZE(top_keys), s, n);
+		break;
 	case RV_REQUEST:
 		k = lookup(request_keys, ARRAY_SIZE(request_keys), s, n);
 		break;
-	case RV_KIND: k = lookup(kind_keys, ARRAY_SIZE(kind_keys), s, n); break;
+	case RV_KIND:
+		k = lookup(kind_keys, ARRAY_SIZE(kind_keys), s, n);
+		break;
 	case RV_RESOURCE:
 		k = lookup(resource_keys, ARRAY_SIZE(resource_keys), s, n);
 		break;
-	case RV_OTHER: break;
+	case RV_OTHER:
+		break;
 	}
 	p->key[p->depth] = k;
 	return 1;
@@ -329,8 +351,8 @@ static int begin_capture(struct rv_parser *p)
 
 	if (at == 0 || p->data[at - 1] != '{')
 		return fail(p, ERR_DECODE, "cannot locate the object");
-	p->capture = p->key[p->depth] == RV_K_OBJECT ? &p->object
-						     : &p->old_object;
+	p->capture =
+	    p->key[p->depth] == RV_K_OBJECT ? &p->object : &p->old_object;
 	p->capture->off = at - 1;
 	p->capture_depth = p->depth + 1;
 	return 1;
@@ -424,8 +446,9 @@ static enum err check_envelope(struct rv_parser *p)
 				  "AdmissionReview: apiVersion: want admission.k8s.io/v1, got \"%s\"",
 				  p->api_version ? p->api_version : "");
 	if (!str_eq(p->review_kind, "AdmissionReview"))
-		return errbuf_set(p->eb, ERR_INVALID,
-				  "AdmissionReview: kind: want AdmissionReview");
+		return errbuf_set(
+		    p->eb, ERR_INVALID,
+		    "AdmissionReview: kind: want AdmissionReview");
 	if (!p->has_request)
 		return errbuf_set(p->eb, ERR_INVALID,
 				  "AdmissionReview: request: missing");
@@ -447,8 +470,8 @@ static enum err decode_service(const struct rv_parser *p,
 
 	if (!r->len)
 		return ERR_OK;
-	e = kube_object_decode(KUBE_KIND_SERVICE, p->data + r->off, r->len,
-			       out, p->eb);
+	e = kube_object_decode(KUBE_KIND_SERVICE, p->data + r->off, r->len, out,
+			       p->eb);
 	if (e != ERR_OK)
 		errbuf_prefix(p->eb, "AdmissionReview: request.%s", field);
 	return e;
@@ -456,10 +479,14 @@ static enum err decode_service(const struct rv_parser *p,
 
 static void default_strings(struct webhook_request *r)
 {
-	char **fields[] = {&r->kind_group,	 &r->kind_version,
-			   &r->kind,		 &r->resource_group,
-			   &r->resource_version, &r->resource,
-			   &r->sub_resource,	 &r->name,
+	char **fields[] = {&r->kind_group,
+			   &r->kind_version,
+			   &r->kind,
+			   &r->resource_group,
+			   &r->resource_version,
+			   &r->resource,
+			   &r->sub_resource,
+			   &r->name,
 			   &r->namespace};
 
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
@@ -468,8 +495,7 @@ static void default_strings(struct webhook_request *r)
 }
 
 enum err webhook_request_decode(const char *data, size_t len,
-				struct webhook_request *out,
-				struct errbuf *eb)
+				struct webhook_request *out, struct errbuf *eb)
 {
 	struct rv_parser *p = xcalloc(1, sizeof(*p));
 	enum err e;

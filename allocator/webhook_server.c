@@ -85,18 +85,30 @@ static void set_defaults(struct webhook_options *o)
 static const char *status_text(int status)
 {
 	switch (status) {
-	case 100: return "Continue";
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 411: return "Length Required";
-	case 413: return "Content Too Large";
-	case 417: return "Expectation Failed";
-	case 431: return "Request Header Fields Too Large";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	default: return "Error";
+	case 100:
+		return "Continue";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Content Too Large";
+	case 417:
+		return "Expectation Failed";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Error";
 	}
 }
 
@@ -143,7 +155,8 @@ static void mutate(struct webhook *w, const struct buf *body,
 	}
 	webhook_response_init(&resp);
 	w->o.mutate(w->o.ctx, &req, &resp);
-	log_v(2, "webhook: review uid=%s op=%s service=%s/%s allowed=%d ops=%zu",
+	log_v(2,
+	      "webhook: review uid=%s op=%s service=%s/%s allowed=%d ops=%zu",
 	      req.uid, webhook_operation_name(req.operation), req.namespace,
 	      req.name, resp.allowed, resp.patch.n);
 	r->status = 200;
@@ -198,12 +211,13 @@ static bool serve_one(struct webhook *w, struct webhook__io *io,
 	enum err e;
 	bool keep;
 
-	io->deadline_ns = clock_mono_ns() +
-			  (int64_t)w->o.request_timeout_ms * 1000000;
+	io->deadline_ns =
+	    clock_mono_ns() + (int64_t)w->o.request_timeout_ms * 1000000;
 	e = webhook__http_read_head(io, w->o.max_header, &req, &he);
 	buf_init(&body, w->o.max_body);
 	if (e == ERR_OK)
-		e = webhook__http_read_body(io, &req, w->o.max_body, &body, &he);
+		e = webhook__http_read_body(io, &req, w->o.max_body, &body,
+					    &he);
 	if (e == ERR_OK)
 		route(w, &req, &body, r);
 	else if (he.status)
@@ -212,8 +226,8 @@ static bool serve_one(struct webhook *w, struct webhook__io *io,
 	if (e != ERR_OK && !he.status)
 		return false; /* timeout or transport: nothing to answer */
 	keep = e == ERR_OK && req.keep_alive && !atomic_load(&w->stopping);
-	io->deadline_ns = clock_mono_ns() +
-			  (int64_t)w->o.request_timeout_ms * 1000000;
+	io->deadline_ns =
+	    clock_mono_ns() + (int64_t)w->o.request_timeout_ms * 1000000;
 	if (send_response(io, r, keep) != ERR_OK)
 		return false;
 	if (he.status) {
@@ -330,8 +344,8 @@ static void *accept_main(void *arg)
 	return NULL;
 }
 
-static enum err resolve(const char *addr, int port,
-			struct sockaddr_storage *ss, socklen_t *len)
+static enum err resolve(const char *addr, int port, struct sockaddr_storage *ss,
+			socklen_t *len)
 {
 	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
@@ -373,9 +387,10 @@ static enum err listen_on(struct webhook *w, struct errbuf *eb)
 
 	if (w->o.port < 0 || w->o.port > 65535 ||
 	    resolve(w->o.bind_address, w->o.port, &ss, &len) != ERR_OK)
-		return errbuf_set(eb, ERR_INVALID,
-				  "--webhook-bind-address %s --webhook-port %d: want a numeric address and a port in 0..65535",
-				  w->o.bind_address, w->o.port);
+		return errbuf_set(
+		    eb, ERR_INVALID,
+		    "--webhook-bind-address %s --webhook-port %d: want a numeric address and a port in 0..65535",
+		    w->o.bind_address, w->o.port);
 	w->listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (w->listen_fd < 0)
 		goto out_errno;
@@ -407,7 +422,8 @@ static void start_threads(struct webhook *w)
 	BUG_ON(pthread_sigmask(SIG_BLOCK, &pipe, &old) != 0);
 	w->workers = xcalloc(w->o.workers, sizeof(*w->workers));
 	for (unsigned i = 0; i < w->o.workers; i++)
-		BUG_ON(pthread_create(&w->workers[i], NULL, worker_main, w) != 0);
+		BUG_ON(pthread_create(&w->workers[i], NULL, worker_main, w) !=
+		       0);
 	BUG_ON(pthread_create(&w->acceptor, NULL, accept_main, w) != 0);
 	BUG_ON(pthread_sigmask(SIG_SETMASK, &old, NULL) != 0);
 }

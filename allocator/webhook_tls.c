@@ -29,8 +29,7 @@ static void ssl_errors(struct errbuf *eb, const char *what)
 	(void)errbuf_set(eb, ERR_INVALID, "%s: %s", what, detail);
 }
 
-static SSL_CTX *load_ctx(const char *cert, const char *key,
-			 struct errbuf *eb)
+static SSL_CTX *load_ctx(const char *cert, const char *key, struct errbuf *eb)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
@@ -52,7 +51,9 @@ static SSL_CTX *load_ctx(const char *cert, const char *key,
 		goto out_free_ctx;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		ssl_errors(eb, "--tls-private-key-file does not match --tls-cert-file");
+		ssl_errors(
+		    eb,
+		    "--tls-private-key-file does not match --tls-cert-file");
 		goto out_free_ctx;
 	}
 	return ctx;
@@ -77,8 +78,10 @@ enum err webhook__tls_init(struct webhook__tls *t, const char *cert,
 	if (!stat_pair(t, &t->cert_st, &t->key_st)) {
 		char tmp[128];
 
-		(void)errbuf_set(eb, ERR_INVALID, "--tls-cert-file %s / --tls-private-key-file %s: %s",
-				 cert, key, err_errno_str(errno, tmp, sizeof(tmp)));
+		(void)errbuf_set(
+		    eb, ERR_INVALID,
+		    "--tls-cert-file %s / --tls-private-key-file %s: %s", cert,
+		    key, err_errno_str(errno, tmp, sizeof(tmp)));
 		goto out_free_names;
 	}
 	t->ctx = load_ctx(cert, key, eb);

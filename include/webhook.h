@@ -45,16 +45,16 @@ const char *webhook_operation_name(enum webhook_operation op);
  * null on DELETE, oldObject on CREATE) or when kind is not core/v1 Service.
  */
 struct webhook_request {
-	char *uid;		 /* request.uid, echoed in the response */
-	char *kind_group;	 /* request.kind.group ("" for core) */
-	char *kind_version;	 /* request.kind.version */
-	char *kind;		 /* request.kind.kind, "Service" */
-	char *resource_group;	 /* request.resource.group */
-	char *resource_version;	 /* request.resource.version */
-	char *resource;		 /* request.resource.resource, "services" */
-	char *sub_resource;	 /* request.subResource */
-	char *name;		 /* request.name (may be "" on CREATE) */
-	char *namespace;	 /* request.namespace */
+	char *uid;		/* request.uid, echoed in the response */
+	char *kind_group;	/* request.kind.group ("" for core) */
+	char *kind_version;	/* request.kind.version */
+	char *kind;		/* request.kind.kind, "Service" */
+	char *resource_group;	/* request.resource.group */
+	char *resource_version; /* request.resource.version */
+	char *resource;		/* request.resource.resource, "services" */
+	char *sub_resource;	/* request.subResource */
+	char *name;		/* request.name (may be "" on CREATE) */
+	char *namespace;	/* request.namespace */
 	enum webhook_operation operation;
 	bool dry_run;			/* request.dryRun: persist nothing */
 	struct kube_object *object;	/* owned reference or NULL */
@@ -114,10 +114,10 @@ void webhook_patch_encode(const struct webhook_patch *p, struct buf *out);
 /* ---- AdmissionReview responses -------------------------------------- */
 
 struct webhook_response {
-	bool allowed;		    /* true after init */
-	int code;		    /* status.code when denied (e.g. 422) */
-	char *reason;		    /* status.reason when denied, owned or NULL */
-	char *message;		    /* status.message when denied, owned or NULL */
+	bool allowed;  /* true after init */
+	int code;      /* status.code when denied (e.g. 422) */
+	char *reason;  /* status.reason when denied, owned or NULL */
+	char *message; /* status.message when denied, owned or NULL */
 	struct webhook_patch patch; /* sent when allowed and patch.n > 0 */
 	size_t n_warnings;
 	char **warnings; /* owned */
@@ -132,15 +132,15 @@ void webhook_response_release(struct webhook_response *r);
  */
 void webhook_response_deny(struct webhook_response *r, int code,
 			   const char *reason, const char *fmt, ...)
-	ATTR_PRINTF(4, 5);
+    ATTR_PRINTF(4, 5);
 void webhook_response_warn(struct webhook_response *r, const char *fmt, ...)
-	ATTR_PRINTF(2, 3);
+    ATTR_PRINTF(2, 3);
 /*
  * Appends the AdmissionReview response document for request uid to out;
  * the patch travels base64-encoded with patchType JSONPatch.
  */
-void webhook_response_encode(const struct webhook_response *r,
-			     const char *uid, struct buf *out);
+void webhook_response_encode(const struct webhook_response *r, const char *uid,
+			     struct buf *out);
 
 /* ---- The HTTPS server ----------------------------------------------- */
 
@@ -154,16 +154,16 @@ typedef void webhook_mutate_fn(void *ctx, const struct webhook_request *req,
 /* Zero fields take the defaults in brackets. */
 struct webhook_options {
 	const char *bind_address; /* numeric IPv4 or IPv6 ["0.0.0.0"] */
-	int port;		  /* 0 = ephemeral (tests); see webhook_port() */
-	const char *cert_file;	  /* PEM chain; required */
-	const char *key_file;	  /* PEM private key; required */
-	unsigned workers;	  /* worker threads [4] */
-	size_t max_body;	  /* bytes; larger → 413 [3 MiB] */
-	size_t max_header;	  /* request line + headers [16 KiB] */
-	int idle_timeout_ms;	  /* no byte from the client → drop [10 s] */
-	int request_timeout_ms;	  /* whole request incl. body [30 s] */
-	int reload_interval_ms;	  /* cert/key mtime check period [10 s] */
-	int stop_grace_ms;	  /* in-flight requests at stop [5 s] */
+	int port;		/* 0 = ephemeral (tests); see webhook_port() */
+	const char *cert_file;	/* PEM chain; required */
+	const char *key_file;	/* PEM private key; required */
+	unsigned workers;	/* worker threads [4] */
+	size_t max_body;	/* bytes; larger → 413 [3 MiB] */
+	size_t max_header;	/* request line + headers [16 KiB] */
+	int idle_timeout_ms;	/* no byte from the client → drop [10 s] */
+	int request_timeout_ms; /* whole request incl. body [30 s] */
+	int reload_interval_ms; /* cert/key mtime check period [10 s] */
+	int stop_grace_ms;	/* in-flight requests at stop [5 s] */
 	webhook_mutate_fn *mutate; /* required */
 	void *ctx;		   /* passed to mutate */
 };
@@ -203,8 +203,8 @@ enum webhook_failure_policy {
 
 /* Exactly one of service_name and url. Zero fields take the defaults. */
 struct webhook_config_options {
-	const char *name;	 /* metadata.name ["svc-controllers"] */
-	const char *webhook_name; /* ["allocate.svc-controllers.k8s.io"] */
+	const char *name;	       /* metadata.name ["svc-controllers"] */
+	const char *webhook_name;      /* ["allocate.svc-controllers.k8s.io"] */
 	const char *service_namespace; /* ["default"] */
 	const char *service_name;
 	const char *service_path; /* ["/mutate"] */
@@ -222,7 +222,7 @@ struct webhook_config_options {
  * naming the option for bad options; ERR_IO when the CA file cannot be
  * read or holds no certificate.
  */
-enum err webhook_config_print(const struct webhook_config_options *o,
-			      FILE *out, struct errbuf *eb) ATTR_WUR;
+enum err webhook_config_print(const struct webhook_config_options *o, FILE *out,
+			      struct errbuf *eb) ATTR_WUR;
 
 #endif /* CTRL_WEBHOOK_H */
