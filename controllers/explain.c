@@ -169,7 +169,7 @@ static void filter_sort(struct store_list *l,
 	}
 	l->n = n;
 	if (n > 1)
-		qsort(l->items, n, sizeof(*l->items), cmp_name);
+		qsort(l->items, n, sizeof(struct kube_object *), cmp_name);
 }
 
 static bool selected_pod(const struct inputs *in, const struct kube_object *o)

@@ -325,12 +325,13 @@ static void ms_histogram(struct metrics_writer *w, const char *name,
 			 double sum_ms)
 {
 	double bounds_s[16];
-	struct metrics_histogram h = { bounds_s, n_bounds, cumulative,
-				       sum_ms / 1000.0 };
+	struct metrics_histogram h;
 
 	BUG_ON(n_bounds > ARRAY_SIZE(bounds_s));
 	for (size_t i = 0; i < n_bounds; i++)
 		bounds_s[i] = bounds_ms[i] / 1000.0;
+	h = (struct metrics_histogram){ bounds_s, n_bounds, cumulative,
+					sum_ms / 1000.0 };
 	metrics_family(w, name, METRICS_HISTOGRAM, help);
 	metrics_histogram(w, name, NULL, 0, &h);
 }
