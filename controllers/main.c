@@ -206,14 +206,9 @@ static void wait_for_signal(struct manager *m, const sigset_t *set)
 	}
 }
 
-static int run(const sigset_t *set)
+static void manager_options_from_cli(struct manager_options *mo)
 {
-	struct kubeconfig_options ko = {
-		.kubeconfig = cli.kubeconfig,
-		.master = cli.master,
-		.context = cli.context,
-	};
-	struct manager_options mo = {
+	*mo = (struct manager_options){
 		.qps = cli.qps,
 		.burst = (int)cli.burst,
 		.managed_by = cli.managed_by,
@@ -229,11 +224,43 @@ static int run(const sigset_t *set)
 		.renew_deadline_ms = cli.renew_deadline_ms,
 		.retry_period_ms = cli.retry_period_ms,
 	};
+}
+
+/* Builds and starts the manager; the exit status on failure, else 0. */
+static int start(const struct kubeconfig *cfg, struct manager_options *mo,
+		 struct manager **m)
+{
+	struct errbuf eb = ERRBUF_INIT;
+	enum err e = manager_new(cfg, mo, m, &eb);
+
+	if (e == ERR_INVALID) {
+		/* A flag combination the checks refuse: a usage error. */
+		log_error("invalid configuration: %s", eb.msg);
+		return 2;
+	}
+	if (e == ERR_OK)
+		e = manager_start(*m, &eb);
+	if (e != ERR_OK) {
+		log_error("cannot start: %s", eb.msg);
+		return 1;
+	}
+	return 0;
+}
+
+static int run(const sigset_t *set)
+{
+	struct kubeconfig_options ko = {
+		.kubeconfig = cli.kubeconfig,
+		.master = cli.master,
+		.context = cli.context,
+	};
+	struct manager_options mo;
 	struct errbuf eb = ERRBUF_INIT;
 	struct kubeconfig *cfg = NULL;
 	struct manager *m = NULL;
-	int rc = 1;
+	int rc;
 
+	manager_options_from_cli(&mo);
 	if (parse_controllers(cli.controllers, &mo.run_epslice) != 0)
 		return 2;
 	if (kubeconfig_load(&ko, &cfg, &eb) != ERR_OK) {
@@ -242,26 +269,11 @@ static int run(const sigset_t *set)
 	}
 	log_info("svc-controllers %s starting server=%s context=%s", SVC_VERSION,
 		 cfg->server, cfg->context ? cfg->context : "");
-	switch (manager_new(cfg, &mo, &m, &eb)) {
-	case ERR_OK:
-		break;
-	case ERR_INVALID:
-		/* A flag combination the checks refuse: a usage error. */
-		log_error("invalid configuration: %s", eb.msg);
-		rc = 2;
-		goto out;
-	default:
-		log_error("cannot start: %s", eb.msg);
-		goto out;
+	rc = start(cfg, &mo, &m);
+	if (rc == 0) {
+		manager_log_counts(m);
+		wait_for_signal(m, set);
 	}
-	if (manager_start(m, &eb) != ERR_OK) {
-		log_error("cannot start: %s", eb.msg);
-		goto out;
-	}
-	manager_log_counts(m);
-	wait_for_signal(m, set);
-	rc = 0;
-out:
 	manager_free(m);
 	kubeconfig_free(cfg);
 	return rc;
