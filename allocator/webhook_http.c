@@ -1,5 +1,6 @@
 /*
- * webhook_http: one connection's TLS I/O on a non-blocking socket and the
+ * webhook_http: one connection's I/O on a non-blocking socket (TLS, or
+ * plain HTTP when the connection has no SSL object) and the
  * HTTP/1.1 request parser (Content-Length and chunked bodies, keep-alive,
  * Expect: 100-continue). Every wait is bounded twice: by the idle timeout
  * (no byte for idle_ms drops the client, so a slowloris holds a worker
@@ -87,11 +88,59 @@ enum err webhook__io_handshake(struct webhook__io *io)
 	return e;
 }
 
+/* recv/send result r: ERR_OK to retry after polling, or the error. */
+static enum err plain_retry(struct webhook__io *io, ssize_t r, short events)
+{
+	if (r == 0)
+		return ERR_IO; /* clean close (recv only) */
+	if (errno == EINTR)
+		return ERR_OK;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return ERR_TRANSPORT;
+	return io_poll(io, events);
+}
+
+static enum err plain_read(struct webhook__io *io, char *p, size_t n,
+			   size_t *got)
+{
+	enum err e;
+
+	do {
+		ssize_t r = recv(io->fd, p, n, 0);
+
+		if (r > 0) {
+			*got = (size_t)r;
+			return ERR_OK;
+		}
+		e = plain_retry(io, r, POLLIN);
+	} while (e == ERR_OK);
+	return e;
+}
+
+static enum err plain_write(struct webhook__io *io, const char *p, size_t n)
+{
+	enum err e = ERR_OK;
+
+	while (n && e == ERR_OK) {
+		ssize_t r = send(io->fd, p, n, MSG_NOSIGNAL);
+
+		if (r > 0) {
+			p += r;
+			n -= (size_t)r;
+		} else {
+			e = r == 0 ? ERR_TRANSPORT : plain_retry(io, r, POLLOUT);
+		}
+	}
+	return e;
+}
+
 static enum err io_read(struct webhook__io *io, char *p, size_t n, size_t *got)
 {
 	enum err e;
 	int r;
 
+	if (!io->ssl)
+		return plain_read(io, p, n, got);
 	do {
 		ERR_clear_error();
 		r = SSL_read(io->ssl, p, (int)MIN(n, (size_t)INT_MAX));
@@ -108,6 +157,8 @@ enum err webhook__io_write(struct webhook__io *io, const char *p, size_t n)
 {
 	enum err e = ERR_OK;
 
+	if (!io->ssl)
+		return plain_write(io, p, n);
 	/* SIGPIPE is blocked in the server's threads; EPIPE is an error. */
 	while (n && e == ERR_OK) {
 		int r;
@@ -169,7 +220,7 @@ bool webhook__io_wait_request(struct webhook__io *io,
 {
 	int64_t start = clock_mono_ns(), end = start + ms_to_ns(io->idle_ms);
 
-	while (io->rpos == io->rlen && !SSL_has_pending(io->ssl)) {
+	while (io->rpos == io->rlen && !(io->ssl && SSL_has_pending(io->ssl))) {
 		struct pollfd pfd = {.fd = io->fd, .events = POLLIN};
 		int r;
 
@@ -225,8 +276,11 @@ static enum err parse_request_line(char *line, struct webhook__http_req *req,
 	(void)snprintf(req->method, sizeof(req->method), "%s", line);
 	(void)snprintf(req->path, sizeof(req->path), "%s", sp1 + 1);
 	q = strchr(req->path, '?');
-	if (q)
-		*q = 0; /* the apiserver adds ?timeout=10s */
+	if (q) {
+		/* The apiserver adds ?timeout=10s; Prometheus may add more. */
+		*q = 0;
+		(void)snprintf(req->query, sizeof(req->query), "%s", q + 1);
+	}
 	return ERR_OK;
 }
 

@@ -4,7 +4,8 @@
 /*
  * webhook_internal: what the webhook server's files share: the TLS
  * context holder with reload (webhook_tls.c) and one connection's
- * buffered TLS I/O plus HTTP/1.1 request parsing (webhook_http.c).
+ * buffered I/O (TLS, or plain when ssl is NULL) plus HTTP/1.1 request
+ * parsing (webhook_http.c).
  */
 
 #include <pthread.h>
@@ -38,7 +39,7 @@ void webhook__tls_maybe_reload(struct webhook__tls *t, int interval_ms);
 
 struct webhook__io {
 	int fd;
-	SSL *ssl;
+	SSL *ssl;   /* NULL: plain HTTP on fd */
 	char *rbuf; /* owned; unread bytes are rbuf[rpos, rlen) */
 	size_t rpos, rlen;
 	size_t rcap;
@@ -50,6 +51,7 @@ struct webhook__io {
 struct webhook__http_req {
 	char method[16];
 	char path[512]; /* target without the query string */
+	char query[512]; /* after '?', "" when none */
 	bool keep_alive;
 	bool chunked;
 	bool expect_continue;

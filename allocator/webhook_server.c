@@ -3,7 +3,9 @@
  * §8.4). One accept thread polls the listener, checks the certificate
  * files for rotation and queues accepted sockets; a fixed pool of workers
  * each serves one connection at a time (TLS handshake, then keep-alive
- * requests) and routes POST /mutate, GET /healthz and GET /readyz. A
+ * requests) and routes POST /mutate, GET /healthz, GET /readyz and, when
+ * the owner gave a get callback, every other GET. Without a certificate
+ * the same loop serves plain HTTP (the operations listener). A
  * worker drops an idle keep-alive connection early when other clients are
  * queued, so a few idle apiserver connections cannot starve the rest.
  *
@@ -41,7 +43,8 @@ struct webhook {
 	struct webhook_options o; /* copy; strings not used after new */
 	int listen_fd;
 	int port;
-	struct webhook__tls tls;
+	bool tls_on;		  /* cert and key given; else plain HTTP */
+	struct webhook__tls tls;  /* initialised only when tls_on */
 	pthread_t acceptor;
 	pthread_t *workers; /* o.workers of them */
 	pthread_mutex_t lock;
@@ -80,6 +83,10 @@ static void set_defaults(struct webhook_options *o)
 		o->reload_interval_ms = 10000;
 	if (o->stop_grace_ms <= 0)
 		o->stop_grace_ms = 5000;
+	if (!o->bind_flag)
+		o->bind_flag = "--webhook-bind-address";
+	if (!o->port_flag)
+		o->port_flag = "--webhook-port";
 }
 
 static const char *status_text(int status)
@@ -166,12 +173,25 @@ static void mutate(struct webhook *w, const struct buf *body,
 	webhook_request_release(&req);
 }
 
+/* The owner's page for a GET of any other path. */
+static void get_page(struct webhook *w, const struct webhook__http_req *req,
+		     struct response *r)
+{
+	const char *type = NULL;
+
+	buf_reset(&r->body);
+	r->status = w->o.get(w->o.ctx, req->path, req->query, &r->body, &type);
+	r->type = type ? type : "text/plain; charset=utf-8";
+}
+
 static void route(struct webhook *w, const struct webhook__http_req *req,
 		  const struct buf *body, struct response *r)
 {
 	bool get = str_eq(req->method, "GET");
 
-	if (str_eq(req->path, "/mutate")) {
+	if (str_eq(req->path, "/mutate") && !w->o.mutate) {
+		text(r, 404, "not found");
+	} else if (str_eq(req->path, "/mutate")) {
 		if (str_eq(req->method, "POST"))
 			mutate(w, body, r);
 		else
@@ -186,6 +206,8 @@ static void route(struct webhook *w, const struct webhook__http_req *req,
 			text(r, 200, "ok");
 		else
 			text(r, 503, "not ready");
+	} else if (get && w->o.get) {
+		get_page(w, req, r);
 	} else {
 		text(r, 404, "not found");
 	}
@@ -231,7 +253,8 @@ static bool serve_one(struct webhook *w, struct webhook__io *io,
 	if (send_response(io, r, keep) != ERR_OK)
 		return false;
 	if (he.status) {
-		(void)SSL_shutdown(io->ssl);
+		if (io->ssl)
+			(void)SSL_shutdown(io->ssl);
 		webhook__io_linger(io, LINGER_MS);
 	}
 	return keep;
@@ -249,11 +272,13 @@ static void serve_conn(struct webhook *w, int fd)
 	int one = 1;
 
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	io.ssl = webhook__tls_new_ssl(&w->tls);
-	if (!io.ssl || SSL_set_fd(io.ssl, fd) != 1)
-		goto out_free_ssl;
-	if (webhook__io_handshake(&io) != ERR_OK)
-		goto out_free_ssl; /* plain HTTP, scanners, slow clients */
+	if (w->tls_on) {
+		io.ssl = webhook__tls_new_ssl(&w->tls);
+		if (!io.ssl || SSL_set_fd(io.ssl, fd) != 1)
+			goto out_free_ssl;
+		if (webhook__io_handshake(&io) != ERR_OK)
+			goto out_free_ssl; /* plain HTTP, scanners, slow clients */
+	}
 	io.rbuf = xmalloc(io.rcap);
 	buf_init(&r.body, 0);
 	while (serve_one(w, &io, &r) &&
@@ -261,7 +286,8 @@ static void serve_conn(struct webhook *w, int fd)
 		;
 	buf_release(&r.body);
 	free(io.rbuf);
-	(void)SSL_shutdown(io.ssl);
+	if (io.ssl)
+		(void)SSL_shutdown(io.ssl);
 out_free_ssl:
 	SSL_free(io.ssl);
 	ERR_clear_error();
@@ -326,7 +352,9 @@ static void *accept_main(void *arg)
 		struct pollfd pfd = {.fd = w->listen_fd, .events = POLLIN};
 		int fd;
 
-		webhook__tls_maybe_reload(&w->tls, w->o.reload_interval_ms);
+		if (w->tls_on)
+			webhook__tls_maybe_reload(&w->tls,
+						  w->o.reload_interval_ms);
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;
 		/* accept4 is not POSIX; two fcntl calls are cheap enough. */
@@ -389,8 +417,9 @@ static enum err listen_on(struct webhook *w, struct errbuf *eb)
 	    resolve(w->o.bind_address, w->o.port, &ss, &len) != ERR_OK)
 		return errbuf_set(
 		    eb, ERR_INVALID,
-		    "--webhook-bind-address %s --webhook-port %d: want a numeric address and a port in 0..65535",
-		    w->o.bind_address, w->o.port);
+		    "%s %s %s %d: want a numeric address and a port in 0..65535",
+		    w->o.bind_flag, w->o.bind_address, w->o.port_flag,
+		    w->o.port);
 	w->listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (w->listen_fd < 0)
 		goto out_errno;
@@ -402,9 +431,9 @@ static enum err listen_on(struct webhook *w, struct errbuf *eb)
 	w->port = bound_port(w->listen_fd);
 	return ERR_OK;
 out_errno:
-	(void)errbuf_set(eb, ERR_IO, "webhook: listen on %s:%d: %s",
-			 w->o.bind_address, w->o.port,
-			 err_errno_str(errno, tmp, sizeof(tmp)));
+	(void)errbuf_set(eb, ERR_IO, "%s %s %s %d: listen: %s",
+			 w->o.bind_flag, w->o.bind_address, w->o.port_flag,
+			 w->o.port, err_errno_str(errno, tmp, sizeof(tmp)));
 	if (w->listen_fd >= 0)
 		(void)close(w->listen_fd);
 	w->listen_fd = -1;
@@ -432,16 +461,21 @@ enum err webhook_new(const struct webhook_options *o, struct webhook **out,
 		     struct errbuf *eb)
 {
 	struct webhook *w;
-	enum err e;
+	enum err e = ERR_OK;
 
-	if (!o->mutate || !o->cert_file || !o->key_file)
-		return errbuf_set(eb, ERR_INVALID,
-				  "webhook: --tls-cert-file and --tls-private-key-file are required");
+	if (!o->cert_file != !o->key_file)
+		return errbuf_set(eb, ERR_INVALID, "%s requires %s",
+				  o->cert_file ? "--tls-cert-file"
+					       : "--tls-private-key-file",
+				  o->cert_file ? "--tls-private-key-file"
+					       : "--tls-cert-file");
 	w = xcalloc(1, sizeof(*w));
 	w->o = *o;
 	set_defaults(&w->o);
 	w->listen_fd = -1;
-	e = webhook__tls_init(&w->tls, o->cert_file, o->key_file, eb);
+	w->tls_on = o->cert_file != NULL;
+	if (w->tls_on)
+		e = webhook__tls_init(&w->tls, o->cert_file, o->key_file, eb);
 	if (e != ERR_OK)
 		goto out_free;
 	e = listen_on(w, eb);
@@ -451,11 +485,13 @@ enum err webhook_new(const struct webhook_options *o, struct webhook **out,
 	BUG_ON(pthread_cond_init(&w->cond, NULL) != 0);
 	w->o.bind_address = NULL;
 	w->o.cert_file = w->o.key_file = NULL;
+	w->o.bind_flag = w->o.port_flag = NULL;
 	start_threads(w);
 	*out = w;
 	return ERR_OK;
 out_release_tls:
-	webhook__tls_release(&w->tls);
+	if (w->tls_on)
+		webhook__tls_release(&w->tls);
 out_free:
 	free(w);
 	return e;
@@ -473,7 +509,7 @@ void webhook_set_ready(struct webhook *w, bool ready)
 
 unsigned webhook_reloads(const struct webhook *w)
 {
-	return atomic_load(&w->tls.reloads);
+	return w->tls_on ? atomic_load(&w->tls.reloads) : 0;
 }
 
 void webhook_stop(struct webhook *w)
@@ -505,6 +541,7 @@ void webhook_free(struct webhook *w)
 	free(w->workers);
 	(void)pthread_cond_destroy(&w->cond);
 	(void)pthread_mutex_destroy(&w->lock);
-	webhook__tls_release(&w->tls);
+	if (w->tls_on)
+		webhook__tls_release(&w->tls);
 	free(w);
 }

@@ -10,7 +10,10 @@
  *  - a small HTTPS server (OpenSSL, TLS 1.2+, HTTP/1.1 keep-alive) with
  *    POST /mutate, GET /healthz and GET /readyz, a fixed pool of worker
  *    threads, size limits, slow-client timeouts, certificate reload when
- *    the files change, and a bounded graceful stop;
+ *    the files change, and a bounded graceful stop. Without a certificate
+ *    it serves plain HTTP, and an optional GET callback answers every
+ *    other GET path, so the same server is also the process's operations
+ *    listener (/metrics, /debug/...);
  *  - the MutatingWebhookConfiguration printed by
  *    `svc-controllers webhook-config`.
  *
@@ -18,7 +21,7 @@
  * response or patch belongs to one thread at a time. struct webhook:
  * webhook_port, webhook_set_ready and webhook_reloads are thread-safe;
  * webhook_stop and webhook_free belong to the owner thread. The mutate
- * callback runs on worker threads, several at once.
+ * and get callbacks run on worker threads, several at once.
  */
 
 #include <stdio.h>
@@ -151,12 +154,24 @@ void webhook_response_encode(const struct webhook_response *r, const char *uid,
 typedef void webhook_mutate_fn(void *ctx, const struct webhook_request *req,
 			       struct webhook_response *resp);
 
+/*
+ * Answers GET path (without the query string) for every path but /healthz,
+ * /readyz and /mutate: appends the body to body (empty on entry), may set
+ * *content_type (a static string; left NULL: text/plain) and returns the
+ * HTTP status. query is what followed '?', "" when nothing did. Runs on a
+ * worker thread, concurrently with other calls.
+ */
+typedef int webhook_get_fn(void *ctx, const char *path, const char *query,
+			   struct buf *body, const char **content_type);
+
 /* Zero fields take the defaults in brackets. */
 struct webhook_options {
 	const char *bind_address; /* numeric IPv4 or IPv6 ["0.0.0.0"] */
 	int port;		/* 0 = ephemeral (tests); see webhook_port() */
-	const char *cert_file;	/* PEM chain; required */
-	const char *key_file;	/* PEM private key; required */
+	const char *cert_file;	/* PEM chain; both or neither: plain HTTP */
+	const char *key_file;	/* PEM private key; with cert_file */
+	const char *bind_flag;	/* named in errors ["--webhook-bind-address"] */
+	const char *port_flag;	/* named in errors ["--webhook-port"] */
 	unsigned workers;	/* worker threads [4] */
 	size_t max_body;	/* bytes; larger → 413 [3 MiB] */
 	size_t max_header;	/* request line + headers [16 KiB] */
@@ -164,17 +179,19 @@ struct webhook_options {
 	int request_timeout_ms; /* whole request incl. body [30 s] */
 	int reload_interval_ms; /* cert/key mtime check period [10 s] */
 	int stop_grace_ms;	/* in-flight requests at stop [5 s] */
-	webhook_mutate_fn *mutate; /* required */
-	void *ctx;		   /* passed to mutate */
+	webhook_mutate_fn *mutate; /* NULL: /mutate is 404 */
+	webhook_get_fn *get;	   /* NULL: other GET paths are 404 */
+	void *ctx;		   /* passed to mutate and get */
 };
 
 struct webhook;
 
 /*
- * Loads the certificate and key, binds and listens, and starts the accept
- * thread and the workers. Returns ERR_INVALID (options, unreadable or
- * mismatched cert/key) or ERR_IO (bind/listen) with eb naming the flag or
- * file. The server starts not ready (GET /readyz → 503).
+ * Loads the certificate and key (when given), binds and listens, and
+ * starts the accept thread and the workers. Returns ERR_INVALID (options,
+ * only one of cert_file and key_file, unreadable or mismatched cert/key)
+ * or ERR_IO (bind/listen) with eb naming the flag or file. The server
+ * starts not ready (GET /readyz → 503).
  */
 enum err webhook_new(const struct webhook_options *o, struct webhook **out,
 		     struct errbuf *eb) ATTR_WUR;
@@ -182,7 +199,8 @@ enum err webhook_new(const struct webhook_options *o, struct webhook **out,
 int webhook_port(const struct webhook *w);
 /* Sets what GET /readyz answers: 200 when true, 503 when false. */
 void webhook_set_ready(struct webhook *w, bool ready);
-/* Number of successful certificate reloads since start (tests, metrics). */
+/* Number of successful certificate reloads since start (tests, metrics);
+ * 0 for plain HTTP. */
 unsigned webhook_reloads(const struct webhook *w);
 /*
  * Closes the listener, lets requests in flight finish within

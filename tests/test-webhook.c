@@ -760,6 +760,226 @@ static void test_server_bad_options(void)
 	webhook_free(NULL);
 }
 
+/* ---- Plain HTTP and the GET callback (the operations listener) -------- */
+
+static atomic_int get_calls;
+
+/* /metrics: a fixed page; /echo: path and query; anything else: 404. */
+static int test_get(void *ctx, const char *path, const char *query,
+		    struct buf *body, const char **content_type)
+{
+	atomic_fetch_add(&get_calls, 1);
+	if (!str_eq(ctx, "ops"))
+		return 500; /* checks belong to the test thread */
+	if (str_eq(path, "/metrics")) {
+		*content_type = "text/plain; version=0.0.4";
+		BUG_ON(buf_addf(body, "up 1\n") != ERR_OK);
+		return 200;
+	}
+	if (str_has_prefix(path, "/echo")) {
+		*content_type = "application/json";
+		BUG_ON(buf_addf(body, "{\"path\":\"%s\",\"query\":\"%s\"}", path,
+				query) != ERR_OK);
+		return 200;
+	}
+	BUG_ON(buf_addf(body, "no page %s\n", path) != ERR_OK);
+	return 404;
+}
+
+/* A plain-HTTP server with the GET callback and no mutate. */
+static struct webhook *start_plain(struct webhook_options *o)
+{
+	struct webhook *w = NULL;
+	struct errbuf eb = ERRBUF_INIT;
+
+	o->bind_address = "127.0.0.1";
+	o->get = test_get;
+	o->ctx = (void *)"ops";
+	if (!o->idle_timeout_ms)
+		o->idle_timeout_ms = 2000;
+	if (webhook_new(o, &w, &eb) != ERR_OK)
+		unit_fail(__FILE__, __LINE__, "webhook_new: %s", eb.msg);
+	CHECK(webhook_port(w) > 0);
+	return w;
+}
+
+/* One plain-HTTP request (body: POST, else GET); the status, 0 on a
+ * transport failure; ctype (may be NULL) gets the Content-Type. */
+static long plain_request(CURL *c, int port, const char *path,
+			  const char *body, struct buf *out, struct buf *ctype)
+{
+	char url[160];
+	long status = 0;
+	char *ct = NULL;
+
+	(void)snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	buf_reset(out);
+	(void)curl_easy_setopt(c, CURLOPT_URL, url);
+	(void)curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	if (body)
+		(void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	else
+		(void)curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	if (curl_easy_perform(c) == CURLE_OK) {
+		(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		(void)curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+	}
+	if (ctype) {
+		buf_reset(ctype);
+		BUG_ON(buf_addf(ctype, "%s", ct ? ct : "") != ERR_OK);
+	}
+	return status;
+}
+
+static void test_plain_health_ready(void)
+{
+	struct webhook_options o = {0};
+	struct webhook *w = start_plain(&o);
+	CURL *c = client();
+	struct buf out;
+	int port = webhook_port(w);
+	long connects = -1;
+
+	buf_init(&out, 0);
+	atomic_store(&get_calls, 0);
+	CHECK_INT_EQ(plain_request(c, port, "/healthz", NULL, &out, NULL), 200);
+	CHECK_STR_EQ(out.data, "ok\n");
+	CHECK_INT_EQ(plain_request(c, port, "/readyz", NULL, &out, NULL), 503);
+	webhook_set_ready(w, true);
+	CHECK_INT_EQ(plain_request(c, port, "/readyz", NULL, &out, NULL), 200);
+	CHECK_STR_EQ(out.data, "ok\n");
+	/* Built in: the callback never saw /healthz or /readyz. */
+	CHECK_INT_EQ(atomic_load(&get_calls), 0);
+	/* Keep-alive works without TLS too. */
+	(void)curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+	CHECK_INT_EQ(connects, 0);
+	CHECK_INT_EQ(webhook_reloads(w), 0);
+	buf_release(&out);
+	curl_easy_cleanup(c);
+	webhook_free(w);
+}
+
+static void test_plain_get_callback(void)
+{
+	struct webhook_options o = {0};
+	struct webhook *w = start_plain(&o);
+	CURL *c = client();
+	struct buf out, ct;
+	int port = webhook_port(w);
+
+	buf_init(&out, 0);
+	buf_init(&ct, 0);
+	CHECK_INT_EQ(plain_request(c, port, "/metrics", NULL, &out, &ct), 200);
+	CHECK_STR_EQ(out.data, "up 1\n");
+	CHECK_STR_EQ(ct.data, "text/plain; version=0.0.4");
+	CHECK_INT_EQ(plain_request(c, port, "/echo/a/b?x=1&y=2", NULL, &out,
+				   &ct), 200);
+	CHECK_STR_EQ(out.data, "{\"path\":\"/echo/a/b\",\"query\":\"x=1&y=2\"}");
+	CHECK_STR_EQ(ct.data, "application/json");
+	CHECK_INT_EQ(plain_request(c, port, "/echo", NULL, &out, NULL), 200);
+	CHECK_STR_EQ(out.data, "{\"path\":\"/echo\",\"query\":\"\"}");
+	/* The callback's own 404, body and default type. */
+	CHECK_INT_EQ(plain_request(c, port, "/nope", NULL, &out, &ct), 404);
+	CHECK_STR_EQ(out.data, "no page /nope\n");
+	CHECK_STR_EQ(ct.data, "text/plain; charset=utf-8");
+	/* No mutate: /mutate does not exist, whatever the method; the
+	 * callback answers GETs only. */
+	CHECK_INT_EQ(plain_request(c, port, "/mutate", "{}", &out, NULL), 404);
+	CHECK_INT_EQ(plain_request(c, port, "/mutate", NULL, &out, NULL), 404);
+	CHECK_INT_EQ(plain_request(c, port, "/metrics", "{}", &out, NULL), 404);
+	CHECK_INT_EQ(plain_request(c, port, "/healthz", NULL, &out, NULL), 200);
+	buf_release(&ct);
+	buf_release(&out);
+	curl_easy_cleanup(c);
+	webhook_free(w);
+}
+
+/* Byte-level: a malformed request gets its 400 over plain HTTP too, and
+ * a TLS ClientHello to a plain server is just a bad request. */
+static void test_plain_bad_requests(void)
+{
+	static const char bad[] = "GARBAGE\r\n\r\n";
+	struct webhook_options o = {0};
+	struct webhook *w = start_plain(&o);
+	char resp[256] = "";
+	int fd = tcp_connect(webhook_port(w));
+	ssize_t n;
+
+	CHECK_INT_EQ(send(fd, bad, sizeof(bad) - 1, 0), sizeof(bad) - 1);
+	n = recv(fd, resp, sizeof(resp) - 1, 0);
+	CHECK(n > 0);
+	CHECK(str_has_prefix(resp, "HTTP/1.1 400 "));
+	CHECK(closed_within(fd, 3000));
+	(void)close(fd);
+	webhook_free(w);
+}
+
+/* A server with no mutate and no get is still a health endpoint. */
+static void test_plain_no_callbacks(void)
+{
+	struct webhook_options o = {.bind_address = "127.0.0.1"};
+	struct webhook *w = NULL;
+	struct errbuf eb = ERRBUF_INIT;
+	CURL *c = client();
+	struct buf out;
+
+	buf_init(&out, 0);
+	CHECK_OK(webhook_new(&o, &w, &eb));
+	CHECK_INT_EQ(plain_request(c, webhook_port(w), "/healthz", NULL, &out,
+				   NULL), 200);
+	CHECK_INT_EQ(plain_request(c, webhook_port(w), "/metrics", NULL, &out,
+				   NULL), 404);
+	CHECK_INT_EQ(plain_request(c, webhook_port(w), "/mutate", "{}", &out,
+				   NULL), 404);
+	buf_release(&out);
+	curl_easy_cleanup(c);
+	webhook_free(w);
+}
+
+/* HTTPS with the GET callback: the same pages over TLS. */
+static void test_tls_get_callback(void)
+{
+	struct webhook_options o = {.get = test_get, .ctx = (void *)"ops"};
+	struct webhook *w = start(&o);
+	CURL *c = client();
+	struct buf out;
+
+	buf_init(&out, 0);
+	CHECK_INT_EQ(request(c, webhook_port(w), "/metrics", NULL, 0, &out),
+		     200);
+	CHECK_STR_EQ(out.data, "up 1\n");
+	CHECK_INT_EQ(request(c, webhook_port(w), "/healthz", NULL, 0, &out),
+		     200);
+	buf_release(&out);
+	curl_easy_cleanup(c);
+	webhook_free(w);
+}
+
+/* Only one of cert and key is refused, naming the missing one; the flag
+ * names in listen errors are the owner's. */
+static void test_half_tls_and_flag_names(void)
+{
+	struct webhook_options o = {.bind_address = "127.0.0.1"};
+	struct webhook *w = NULL;
+	struct errbuf eb = ERRBUF_INIT;
+
+	o.cert_file = cert_file;
+	CHECK_ERR(webhook_new(&o, &w, &eb), ERR_INVALID);
+	CHECK_CONTAINS(eb.msg, "--tls-cert-file requires --tls-private-key-file");
+	o.cert_file = NULL;
+	o.key_file = key_file;
+	CHECK_ERR(webhook_new(&o, &w, &eb), ERR_INVALID);
+	CHECK_CONTAINS(eb.msg, "--tls-private-key-file requires --tls-cert-file");
+	CHECK_NULL(w);
+	o.key_file = NULL;
+	o.port = 70000;
+	o.bind_flag = "--bind-address";
+	o.port_flag = "--secure-port";
+	CHECK_ERR(webhook_new(&o, &w, &eb), ERR_INVALID);
+	CHECK_CONTAINS(eb.msg, "--bind-address 127.0.0.1 --secure-port 70000");
+	CHECK_NULL(w);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct unit_case cases[] = {
@@ -778,6 +998,12 @@ int main(int argc, char **argv)
 		UNIT_CASE(test_server_cert_reload),
 		UNIT_CASE(test_server_stop_inflight),
 		UNIT_CASE(test_server_bad_options),
+		UNIT_CASE(test_plain_health_ready),
+		UNIT_CASE(test_plain_get_callback),
+		UNIT_CASE(test_plain_bad_requests),
+		UNIT_CASE(test_plain_no_callbacks),
+		UNIT_CASE(test_tls_get_callback),
+		UNIT_CASE(test_half_tls_and_flag_names),
 	};
 	int rc;
 
