@@ -5,6 +5,8 @@
  */
 #include "base.h"
 
+#include <time.h>
+
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
@@ -146,3 +148,17 @@ enum err clock_parse_rfc3339(const char *s, int64_t *out_ms)
 		   (int64_t)h * 3600 + (int64_t)mi * 60 + sec - off) * 1000 + ms;
 	return ERR_OK;
 }
+
+/* Real time, not base_clock.c: condition variables wait on CLOCK_REALTIME,
+ * and tests that fake the clock still get working timed waits. */
+void clock_deadline_ts(int64_t ms, struct timespec *ts)
+{
+	(void)clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+

@@ -440,13 +440,7 @@ static void sleep_unless_stopped(struct informer *inf, int64_t ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	clock_deadline_ts(ms, &ts);
 	pthread_mutex_lock(&inf->lock);
 	while (!atomic_load(&inf->stop))
 		if (pthread_cond_timedwait(&inf->cond, &inf->lock, &ts) != 0)
@@ -647,12 +641,7 @@ bool informer_wait_synced(struct informer *inf, int64_t timeout_ms)
 
 		if (clock_mono_ns() >= deadline)
 			break;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		clock_deadline_ts(100, &ts);
 		(void)pthread_cond_timedwait(&inf->cond, &inf->lock, &ts);
 	}
 	s = inf->synced;

@@ -238,13 +238,7 @@ static bool pause_ms(struct leaderelect *le, int64_t ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	clock_deadline_ts(ms, &ts);
 	pthread_mutex_lock(&le->lock);
 	while (!atomic_load(&le->stop))
 		if (pthread_cond_timedwait(&le->cond, &le->lock, &ts) != 0)

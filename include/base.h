@@ -201,6 +201,9 @@ int64_t clock_now_ms(void);
 int64_t clock_mono_ns(void);
 /* Sleeps on the monotonic clock; returns early only never. */
 void clock_sleep_ms(int64_t ms);
+struct timespec;
+/* The CLOCK_REALTIME instant ms from now, for pthread_cond_timedwait. */
+void clock_deadline_ts(int64_t ms, struct timespec *ts);
 
 #define CLOCK_RFC3339_LEN 96
 /*
