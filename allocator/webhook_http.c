@@ -128,7 +128,8 @@ static enum err plain_write(struct webhook__io *io, const char *p, size_t n)
 			p += r;
 			n -= (size_t)r;
 		} else {
-			e = r == 0 ? ERR_TRANSPORT : plain_retry(io, r, POLLOUT);
+			e = r == 0 ? ERR_TRANSPORT
+				   : plain_retry(io, r, POLLOUT);
 		}
 	}
 	return e;

@@ -50,7 +50,7 @@ struct webhook__io {
 
 struct webhook__http_req {
 	char method[16];
-	char path[512]; /* target without the query string */
+	char path[512];	 /* target without the query string */
 	char query[512]; /* after '?', "" when none */
 	bool keep_alive;
 	bool chunked;

@@ -43,8 +43,8 @@ struct webhook {
 	struct webhook_options o; /* copy; strings not used after new */
 	int listen_fd;
 	int port;
-	bool tls_on;		  /* cert and key given; else plain HTTP */
-	struct webhook__tls tls;  /* initialised only when tls_on */
+	bool tls_on;		 /* cert and key given; else plain HTTP */
+	struct webhook__tls tls; /* initialised only when tls_on */
 	pthread_t acceptor;
 	pthread_t *workers; /* o.workers of them */
 	pthread_mutex_t lock;
@@ -188,10 +188,9 @@ static void route(struct webhook *w, const struct webhook__http_req *req,
 		  const struct buf *body, struct response *r)
 {
 	bool get = str_eq(req->method, "GET");
+	bool mutate_path = str_eq(req->path, "/mutate");
 
-	if (str_eq(req->path, "/mutate") && !w->o.mutate) {
-		text(r, 404, "not found");
-	} else if (str_eq(req->path, "/mutate")) {
+	if (mutate_path && w->o.mutate) {
 		if (str_eq(req->method, "POST"))
 			mutate(w, body, r);
 		else
@@ -206,7 +205,7 @@ static void route(struct webhook *w, const struct webhook__http_req *req,
 			text(r, 200, "ok");
 		else
 			text(r, 503, "not ready");
-	} else if (get && w->o.get) {
+	} else if (get && w->o.get && !mutate_path) {
 		get_page(w, req, r);
 	} else {
 		text(r, 404, "not found");
@@ -276,8 +275,9 @@ static void serve_conn(struct webhook *w, int fd)
 		io.ssl = webhook__tls_new_ssl(&w->tls);
 		if (!io.ssl || SSL_set_fd(io.ssl, fd) != 1)
 			goto out_free_ssl;
+		/* Fails for plain HTTP, scanners and slow clients. */
 		if (webhook__io_handshake(&io) != ERR_OK)
-			goto out_free_ssl; /* plain HTTP, scanners, slow clients */
+			goto out_free_ssl;
 	}
 	io.rbuf = xmalloc(io.rcap);
 	buf_init(&r.body, 0);
@@ -431,9 +431,9 @@ static enum err listen_on(struct webhook *w, struct errbuf *eb)
 	w->port = bound_port(w->listen_fd);
 	return ERR_OK;
 out_errno:
-	(void)errbuf_set(eb, ERR_IO, "%s %s %s %d: listen: %s",
-			 w->o.bind_flag, w->o.bind_address, w->o.port_flag,
-			 w->o.port, err_errno_str(errno, tmp, sizeof(tmp)));
+	(void)errbuf_set(eb, ERR_IO, "%s %s %s %d: listen: %s", w->o.bind_flag,
+			 w->o.bind_address, w->o.port_flag, w->o.port,
+			 err_errno_str(errno, tmp, sizeof(tmp)));
 	if (w->listen_fd >= 0)
 		(void)close(w->listen_fd);
 	w->listen_fd = -1;
