@@ -6,6 +6,7 @@
  */
 #include "base.h"
 
+#include <arpa/inet.h>
 #include <signal.h>
 #include <time.h>
 
@@ -38,6 +39,10 @@ struct cli {
 	int64_t retry_period_ms;
 	const char *lease_ns;
 	const char *lease_name;
+	const char *bind_address;
+	long long secure_port;
+	const char *tls_cert_file;
+	const char *tls_key_file;
 	bool help;
 	bool version;
 };
@@ -97,6 +102,24 @@ static const struct flag flags[] = {
 	  "kube-system", "Namespace of the Lease", 0, 0, NULL },
 	{ "leader-elect-resource-name", FLAG_STRING, &cli.lease_name,
 	  "svc-controllers", "Name of the Lease", 0, 0, NULL },
+	/* The operations listener: kube-controller-manager's names and
+	 * --bind-address default; 10257-10259 are taken by the control
+	 * plane's own components, so our port is 10260. NEEDSWORK: without
+	 * a certificate kube-controller-manager generates a self-signed one
+	 * (--cert-dir); we serve plain HTTP instead, until we decide whether
+	 * to self-sign too. */
+	{ "bind-address", FLAG_STRING, &cli.bind_address, "0.0.0.0",
+	  "The IP address on which to serve /healthz, /readyz, /metrics and /debug/services (0.0.0.0 or :: for all interfaces)",
+	  0, 0, NULL },
+	{ "secure-port", FLAG_INT, &cli.secure_port, "10260",
+	  "The port on which to serve /healthz, /readyz, /metrics and /debug/services; 0 disables the listener",
+	  0, 65535, NULL },
+	{ "tls-cert-file", FLAG_STRING, &cli.tls_cert_file, NULL,
+	  "File with the x509 certificate (chain, PEM) for HTTPS on --secure-port; needs --tls-private-key-file. Without both the listener serves plain HTTP (unlike kube-controller-manager, no self-signed certificate is generated)",
+	  0, 0, NULL },
+	{ "tls-private-key-file", FLAG_STRING, &cli.tls_key_file, NULL,
+	  "File with the PEM private key matching --tls-cert-file; needs --tls-cert-file",
+	  0, 0, NULL },
 	{ "v", FLAG_INT, &cli.verbosity, "0",
 	  "Log verbosity: 0 (default) to 6", 0, 10, "v" },
 	{ "log-format", FLAG_STRING, &cli.log_format, "text",
@@ -152,6 +175,33 @@ static int parse_controllers(const char *spec, bool *epslice)
 	return rc;
 }
 
+/* A string flag that was given a non-empty value. */
+static bool given(const char *s)
+{
+	return s && s[0];
+}
+
+/* The listener's flags: a numeric address, the TLS files both or neither. */
+static int check_listener_flags(void)
+{
+	unsigned char addr[16];
+	bool cert = given(cli.tls_cert_file), key = given(cli.tls_key_file);
+
+	if (inet_pton(AF_INET, cli.bind_address, addr) != 1 &&
+	    inet_pton(AF_INET6, cli.bind_address, addr) != 1) {
+		(void)fprintf(stderr, "svc-controllers: invalid value \"%s\" for flag --bind-address: want a numeric IPv4 or IPv6 address\n",
+			      cli.bind_address);
+		return 2;
+	}
+	if (cert != key) {
+		(void)fprintf(stderr, "svc-controllers: flag %s requires %s (both or neither; neither serves plain HTTP)\n",
+			      cert ? "--tls-cert-file" : "--tls-private-key-file",
+			      cert ? "--tls-private-key-file" : "--tls-cert-file");
+		return 2;
+	}
+	return 0;
+}
+
 static int parse_cli(int argc, char **argv)
 {
 	struct errbuf eb = ERRBUF_INIT;
@@ -174,7 +224,7 @@ static int parse_cli(int argc, char **argv)
 			cli.log_format);
 		return 2;
 	}
-	return 0;
+	return check_listener_flags();
 }
 
 static void block_signals(sigset_t *set)
@@ -223,6 +273,10 @@ static void manager_options_from_cli(struct manager_options *mo)
 		.lease_duration_ms = cli.lease_duration_ms,
 		.renew_deadline_ms = cli.renew_deadline_ms,
 		.retry_period_ms = cli.retry_period_ms,
+		.bind_address = cli.bind_address,
+		.secure_port = (int)cli.secure_port,
+		.tls_cert_file = given(cli.tls_cert_file) ? cli.tls_cert_file : NULL,
+		.tls_key_file = given(cli.tls_key_file) ? cli.tls_key_file : NULL,
 	};
 }
 

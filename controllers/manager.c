@@ -1,7 +1,10 @@
 /*
  * manager: builds the shared informers and (later) the controllers over
  * one API client, starts them, and stops them in reverse order. All calls
- * from the main thread.
+ * from the main thread, except the operations listener's page callback,
+ * which runs on the listener's workers and only reads through the
+ * components' thread-safe getters; the listener stops before anything it
+ * reads.
  */
 #include "base.h"
 #include "manager.h"
@@ -10,10 +13,13 @@
 
 #include "apiclient.h"
 #include "epsctl.h"
+#include "explain.h"
 #include "informer.h"
 #include "kubeconfig.h"
 #include "leaderelect.h"
+#include "metrics.h"
 #include "recorder.h"
+#include "webhook.h"
 
 enum { INF_PODS = 0, INF_SERVICES, INF_NODES, INF_SLICES, INF__COUNT };
 
@@ -26,6 +32,7 @@ struct manager {
 	struct epsctl_api_ctx writer_ctx;
 	struct epsctl *epsctl;		    /* owned */
 	struct leaderelect *le;		    /* owned, NULL without election */
+	struct webhook *ops;		    /* owned; NULL: --secure-port=0 */
 	bool started;
 };
 
@@ -193,11 +200,129 @@ enum err manager_new(const struct kubeconfig *cfg,
 	return ERR_OK;
 }
 
+/* ---- The operations listener ------------------------------------------ */
+
+#define DEBUG_SERVICES "/debug/services/"
+
+static int metrics_page(struct manager *m, struct buf *body,
+			const char **type)
+{
+	struct metrics_sources src = {
+		.api = m->api,
+		.epsctl = m->epsctl,
+		.le = m->le,
+		.lease_name = m->opts.lease_name,
+		.n_informers = INF__COUNT,
+	};
+
+	for (int i = 0; i < INF__COUNT; i++)
+		src.informers[i] = m->inf[i];
+	if (metrics_render(&src, body) != ERR_OK) {
+		buf_reset(body);
+		return 500;
+	}
+	*type = "text/plain; version=0.0.4; charset=utf-8";
+	return 200;
+}
+
+/* A namespace or name as the path may carry it: a DNS subdomain's
+ * characters, 1..253 of them (the API server checks the rest). */
+static bool plausible_name(const char *s, size_t n)
+{
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      s[i] == '.'))
+			return false;
+	return true;
+}
+
+/* rest is "<namespace>/<name>" after DEBUG_SERVICES. */
+static int debug_service_page(struct manager *m, const char *rest,
+			      struct buf *body, const char **type)
+{
+	struct explain_sources src = {
+		informer_store(m->inf[INF_SERVICES]),
+		informer_store(m->inf[INF_PODS]),
+		informer_store(m->inf[INF_NODES]),
+		informer_store(m->inf[INF_SLICES]),
+	};
+	const char *slash = strchr(rest, '/');
+	char ns[254];
+	enum err e;
+
+	if (!slash || !plausible_name(rest, (size_t)(slash - rest)) ||
+	    !plausible_name(slash + 1, strlen(slash + 1))) {
+		BUG_ON(buf_adds(body, "want /debug/services/<namespace>/<name>\n") !=
+		       ERR_OK);
+		return 400;
+	}
+	(void)snprintf(ns, sizeof(ns), "%.*s", (int)(slash - rest), rest);
+	e = explain_service(&src, ns, slash + 1, m->opts.managed_by, body);
+	*type = "application/json";
+	if (e == ERR_NOT_FOUND)
+		return 404; /* body: a Kubernetes Status */
+	if (e != ERR_OK) {
+		buf_reset(body);
+		*type = NULL;
+		return 500;
+	}
+	return 200;
+}
+
+/* The listener's pages beyond /healthz and /readyz (webhook_get_fn). */
+static int ops_get(void *ctx, const char *path, const char *query,
+		   struct buf *body, const char **type)
+{
+	struct manager *m = ctx;
+
+	(void)query;
+	if (str_eq(path, "/metrics"))
+		return metrics_page(m, body, type);
+	if (str_has_prefix(path, DEBUG_SERVICES))
+		return debug_service_page(m, path + strlen(DEBUG_SERVICES),
+					  body, type);
+	BUG_ON(buf_adds(body, "not found\n") != ERR_OK);
+	return 404;
+}
+
+static enum err start_ops(struct manager *m, struct errbuf *eb)
+{
+	struct webhook_options o = {
+		.bind_address = m->opts.bind_address,
+		.port = m->opts.secure_port,
+		.cert_file = m->opts.tls_cert_file,
+		.key_file = m->opts.tls_key_file,
+		.bind_flag = "--bind-address",
+		.port_flag = "--secure-port",
+		.workers = 2,
+		.get = ops_get,
+		.ctx = m,
+	};
+	enum err e;
+
+	if (m->opts.secure_port <= 0)
+		return ERR_OK; /* kube-controller-manager's 0: not served */
+	e = webhook_new(&o, &m->ops, eb);
+	if (e != ERR_OK)
+		return e;
+	log_info("serving /healthz, /readyz, /metrics and /debug/services on %s://%s:%d",
+		 o.cert_file ? "https" : "http",
+		 o.bind_address ? o.bind_address : "0.0.0.0",
+		 webhook_port(m->ops));
+	return ERR_OK;
+}
+
 enum err manager_start(struct manager *m, struct errbuf *eb)
 {
 	int64_t timeout = m->opts.sync_timeout_ms > 0 ? m->opts.sync_timeout_ms
 						      : INT64_MAX / 2000000;
+	enum err e = start_ops(m, eb);
 
+	if (e != ERR_OK)
+		return e;
 	for (int i = 0; i < INF__COUNT; i++)
 		if (informer_start(m->inf[i]) != ERR_OK)
 			return errbuf_set(eb, ERR_IO,
@@ -209,6 +334,11 @@ enum err manager_start(struct manager *m, struct errbuf *eb)
 			return errbuf_set(eb, ERR_TIMEOUT,
 					  "the %s cache did not sync",
 					  kube_kind_name(informer_kind(m->inf[i])));
+	/* NEEDSWORK: when the allocator's webhook lands, /readyz must also
+	 * wait for it to serve and, where admission needs the allocation
+	 * Lease, for leadership; today only the caches count. */
+	if (m->ops)
+		webhook_set_ready(m->ops, true);
 	if (!m->epsctl)
 		return ERR_OK;
 	/* Node ratios first, so no Service loses its hints at start-up
@@ -275,7 +405,12 @@ static void log_epsctl_totals(struct manager *m)
 
 void manager_stop(struct manager *m)
 {
-	if (!m || !m->started)
+	if (!m)
+		return;
+	/* First, so no page reads a component while it stops. */
+	if (m->ops)
+		webhook_stop(m->ops);
+	if (!m->started)
 		return;
 	/* Leader work stops first, then the Lease is released. */
 	if (m->le)
@@ -294,6 +429,7 @@ void manager_free(struct manager *m)
 	if (!m)
 		return;
 	manager_stop(m);
+	webhook_free(m->ops);
 	leaderelect_free(m->le);
 	epsctl_free(m->epsctl);
 	for (int i = 0; i < INF__COUNT; i++)

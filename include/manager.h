@@ -4,9 +4,17 @@
 /*
  * manager: the running process's object graph — the API client, the
  * shared informers (Pods, Services, Nodes, and the EndpointSlices this
- * process manages) and, as they land, the controllers that read them. It
- * starts everything, waits for the caches to sync, reports what it holds,
- * and stops everything in reverse order.
+ * process manages), the operations listener and, as they land, the
+ * controllers that read them. It starts everything, waits for the caches
+ * to sync, reports what it holds, and stops everything in reverse order.
+ *
+ * The operations listener (--bind-address, --secure-port; HTTPS when
+ * --tls-cert-file and --tls-private-key-file are given, else plain HTTP)
+ * serves GET /healthz (200 while the process runs), /readyz (200 once
+ * every cache has synced, 503 before), /metrics (Prometheus text 0.0.4,
+ * see metrics.h) and /debug/services/<namespace>/<name> (explain.h's
+ * JSON; 404 with a Status when the Service is not cached, 400 for a
+ * malformed path).
  *
  * Thread safety: manager_* calls come from the main thread; the informers
  * and controllers run their own threads.
@@ -32,6 +40,10 @@ struct manager_options {
 	int64_t lease_duration_ms;
 	int64_t renew_deadline_ms;
 	int64_t retry_period_ms;
+	const char *bind_address; /* --bind-address; NULL: "0.0.0.0" */
+	int secure_port;	  /* --secure-port; 0: no listener */
+	const char *tls_cert_file; /* --tls-cert-file; NULL: plain HTTP */
+	const char *tls_key_file;  /* --tls-private-key-file; with the cert */
 };
 
 struct manager_counts {
@@ -43,12 +55,18 @@ struct manager_counts {
 enum err manager_new(const struct kubeconfig *cfg,
 		     const struct manager_options *opts, struct manager **out,
 		     struct errbuf *eb) ATTR_WUR;
-/* Starts the informers and waits until every cache has synced. */
+/*
+ * Starts the operations listener (first, so /healthz answers while the
+ * caches sync), then the informers, and waits until every cache has
+ * synced; then /readyz turns 200. ERR_IO when the listener cannot bind,
+ * ERR_INVALID for an unreadable or mismatched certificate, both with eb
+ * naming the flag.
+ */
 enum err manager_start(struct manager *m, struct errbuf *eb) ATTR_WUR;
 void manager_counts(struct manager *m, struct manager_counts *out);
 /* Logs one line with the object counts and cache sizes. */
 void manager_log_counts(struct manager *m);
-/* Stops all threads; safe to call twice. */
+/* Stops all threads, the listener first; safe to call twice. */
 void manager_stop(struct manager *m);
 void manager_free(struct manager *m);
 
