@@ -139,7 +139,8 @@ static void caches_match_the_cluster(void)
 	{
 		char *argv[] = {(char *)svc_bin(), (char *)"--kubeconfig",
 				(char *)it_env("KUBECONFIG"),
-				(char *)"--cache-sync-timeout=60s", NULL};
+				(char *)"--cache-sync-timeout=60s",
+				(char *)"--secure-port=0", NULL};
 		struct errbuf eb = ERRBUF_INIT;
 
 		IT_CHECK_OK(it_proc_start(argv, &proc, &eb), &eb);

@@ -93,7 +93,8 @@ static void start_controllers(struct it_proc *ours)
 			 (char *)it_env("KUBECONFIG"),
 			 (char *)"--managed-by=" MANAGED_OURS,
 			 (char *)"--kube-api-qps=100",
-			 (char *)"--kube-api-burst=200", NULL };
+			 (char *)"--kube-api-burst=200",
+			 (char *)"--secure-port=0", NULL };
 	struct errbuf eb = ERRBUF_INIT;
 
 	(void)local_cluster("stop-kcm", NULL); /* a leftover of a crash */

@@ -82,14 +82,15 @@ static void ctl_start(struct it_proc *p, int max_per_slice)
 	char maxarg[64];
 	char *argv[] = {(char *)it_env("SVC_BIN"), (char *)"--kubeconfig",
 			(char *)it_env("KUBECONFIG"), (char *)"-v=2",
-			(char *)"--cache-sync-timeout=60s", NULL, NULL};
+			(char *)"--cache-sync-timeout=60s",
+			(char *)"--secure-port=0", NULL, NULL};
 	struct log_wait w = {.needle = STARTED_LINE};
 	bool ok;
 
 	if (max_per_slice > 0) {
 		(void)snprintf(maxarg, sizeof(maxarg),
 			       "--max-endpoints-per-slice=%d", max_per_slice);
-		argv[5] = maxarg;
+		argv[6] = maxarg;
 	}
 	MUST(it_proc_start(argv, p, &teb));
 	w.path = p->err_path;
