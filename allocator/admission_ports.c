@@ -65,18 +65,23 @@ void admission__refill_ports(struct admission__ctx *c)
 
 	if (cfg->node_ports && admission__needs_node_ports(o->type) &&
 	    admission__needs_node_ports(v->type)) {
+		/* Upstream patchAllocatedValues: the ports old and new both
+		 * use are fixed before any refill, so TCP and UDP twins that
+		 * share one node port both get it back. */
+		int32_t *given = xmemdup(v->np, v->n_ports * sizeof(*v->np));
+
 		for (uint32_t i = 0; i < v->n_ports; i++) {
 			int32_t val;
 
 			if (v->np[i] != 0)
 				continue;
 			val = old_by_name(o, port_name(&v->svc->ports[i]));
-			/* Not when old and new already both use it. */
-			if (val == 0 || has_port(v->np, v->n_ports, val))
+			if (val == 0 || has_port(given, v->n_ports, val))
 				continue;
 			v->np[i] = val;
 			v->np_refill[i] = true;
 		}
+		free(given);
 	}
 	if (cfg->health_check_ports && admission__needs_health_check(o->svc) &&
 	    admission__needs_health_check(v->svc) && v->hc == 0 && o->hc) {

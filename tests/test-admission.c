@@ -385,6 +385,14 @@ X(update_renamed_port_gets_new_value, V4, U,                                \
   "{'type':'NodePort'," OLD_V4 ",'ports':[{'name':'http','port':80,"        \
   "'nodePort':30001}]}",                                                    \
   "fam=IPv4/Single nport=80@0 set=0:n0")                                    \
+X(update_twins_sharing_a_node_port_both_refilled, V4, U,                    \
+  "{'type':'NodePort'," OLD_V4 ",'ports':[{'name':'dns','port':53,"        \
+  "'protocol':'TCP'},{'name':'dns-udp','port':53,'protocol':'UDP'}]}",      \
+  "{'type':'NodePort'," OLD_V4 ",'ports':[{'name':'dns','port':53,"        \
+  "'protocol':'TCP','nodePort':30053},{'name':'dns-udp','port':53,"         \
+  "'protocol':'UDP','nodePort':30053}]}",                                   \
+  "fam=IPv4/Single set=0:30053 set=1:30053 "                                \
+  "refill=/spec/ports/0/nodePort:30053 refill=/spec/ports/1/nodePort:30053")\
 X(update_refill_skips_value_used_elsewhere, V4, U,                          \
   "{'type':'NodePort'," OLD_V4 ",'ports':[{'name':'http','port':80},"      \
   "{'name':'alt','port':8080,'nodePort':30001}]}", OLD_NP,                  \
