@@ -596,7 +596,6 @@ static void test_server_slow_clients(void)
 	struct webhook *w = start(&o);
 	int port = webhook_port(w);
 	int fd = tcp_connect(port);
-	int64_t t0 = clock_mono_ns();
 	SSL_CTX *ctx;
 	SSL *ssl;
 	bool dropped = false;
@@ -612,7 +611,6 @@ static void test_server_slow_clients(void)
 		clock_sleep_ms(100);
 	}
 	CHECK(dropped || closed_within(fd, 3000));
-	CHECK(clock_mono_ns() - t0 < (int64_t)5000 * 1000000);
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);
 	(void)close(fd);
