@@ -63,6 +63,7 @@ struct workqueue {
 	uint64_t seq;		 /* guarded by lock */
 	bool shutting_down;	 /* guarded by lock */
 	bool paused;		 /* guarded by lock; getters return false */
+	bool no_delay;		 /* options.no_delay; constant */
 	size_t processing;	 /* guarded by lock */
 	uint64_t adds;		 /* guarded by lock */
 	uint64_t retries;	 /* guarded by lock */
@@ -284,7 +285,7 @@ static void add_after_ns(struct workqueue *q, const char *key, int64_t ns)
 	if (q->shutting_down)
 		return;
 	it = intern(q, key);
-	if (ns <= 0)
+	if (ns <= 0 || q->no_delay)
 		enqueue(q, it);
 	else
 		delay(q, it, clock_mono_ns() + ns);
@@ -359,6 +360,7 @@ struct workqueue *workqueue_new(const struct workqueue_options *opts)
 	q->base_ns = MAX(opts->base_delay_ms, 0) * NS_PER_MS;
 	q->max_ns = MAX(opts->max_delay_ms, 0) * NS_PER_MS;
 	q->bucket = ratelimit_new(opts->qps, opts->burst);
+	q->no_delay = opts->no_delay;
 	(void)pthread_mutex_init(&q->lock, NULL);
 	(void)pthread_condattr_init(&ca);
 	(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -420,7 +422,7 @@ void workqueue_add_after(struct workqueue *q, const char *key, int64_t delay_ms)
  * as client-go's When does. */
 void workqueue_add_rate_limited(struct workqueue *q, const char *key)
 {
-	int64_t bucket_ns = ratelimit_reserve_ns(q->bucket);
+	int64_t bucket_ns = q->no_delay ? 0 : ratelimit_reserve_ns(q->bucket);
 	struct item *it;
 	int64_t ns;
 

@@ -170,10 +170,7 @@ int64_t epsctl__take_pending(struct epsctl *c, const char *key)
 static void enqueue(struct epsctl *c, const char *key, int64_t delay_ms)
 {
 	note_pending(c, key);
-	if (delay_ms <= 0 || c->opts.immediate)
-		workqueue_add(c->q, key);
-	else
-		workqueue_add_after(c->q, key, delay_ms);
+	workqueue_add_after(c->q, key, delay_ms);
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -429,6 +426,7 @@ enum err epsctl_new(const struct epsctl_options *opts,
 	if (opts->cfg.max_per_slice < 1 ||
 	    opts->cfg.max_per_slice > EPSLICE_MAX_PER_SLICE_LIMIT)
 		return ERR_INVALID;
+	qo.no_delay = opts->immediate;
 	c = xcalloc(1, sizeof(*c));
 	c->opts = *opts;
 	if (c->opts.max_requeues <= 0)
@@ -525,44 +523,11 @@ static void finish(struct epsctl *c, const char *key, enum epsctl__result r,
 	workqueue_forget(c->q, key);
 }
 
-/* Replay has no clock to wait on: a failed sync is retried at once, as
- * often as the queue would have retried it. */
-static enum epsctl__result retry_now(struct epsctl *c, const char *key,
-				     enum epsctl__result r, struct errbuf *eb)
-{
-	for (int i = 0; i < c->opts.max_requeues && r != EPSCTL__SUCCESS; i++) {
-		pthread_mutex_lock(&c->lock);
-		if (r == EPSCTL__STALE)
-			c->stats.syncs_stale++;
-		else
-			c->stats.syncs_error++;
-		pthread_mutex_unlock(&c->lock);
-		memset(eb, 0, sizeof(*eb));
-		r = epsctl__sync(c, key, eb);
-	}
-	return r;
-}
-
 static void process(struct epsctl *c, char *key)
 {
 	struct errbuf eb = ERRBUF_INIT;
 	enum epsctl__result r = epsctl__sync(c, key, &eb);
 
-	if (c->opts.immediate && r != EPSCTL__SUCCESS) {
-		r = retry_now(c, key, r, &eb);
-		if (r != EPSCTL__SUCCESS) {
-			log_warn("service=%s dropped after %d retries: %s", key,
-				 c->opts.max_requeues, eb.msg);
-			/* Counted as a failed sync; nothing to requeue. */
-			pthread_mutex_lock(&c->lock);
-			c->stats.syncs_error++;
-			pthread_mutex_unlock(&c->lock);
-			workqueue_forget(c->q, key);
-			workqueue_done(c->q, key);
-			free(key);
-			return;
-		}
-	}
 	finish(c, key, r, &eb);
 	workqueue_done(c->q, key);
 	free(key);

@@ -26,8 +26,11 @@ struct workqueue_options {
 	int64_t max_delay_ms;	/* per-key cap (1000000) */
 	double qps;		/* global bucket (10); <= 0: none */
 	int burst;		/* global bucket (100) */
+	/* Every delay is zero (replay has no clock to wait on); failures
+	 * are still counted, so requeue limits hold. */
+	bool no_delay;
 };
-#define WORKQUEUE_OPTIONS_EPSLICE { "endpoint_slice", 1000, 1000000, 10, 100 }
+#define WORKQUEUE_OPTIONS_EPSLICE { "endpoint_slice", 1000, 1000000, 10, 100, false }
 
 struct workqueue_stats {
 	uint64_t adds;	       /* keys accepted (not deduplicated away) */

@@ -19,7 +19,7 @@
 #include <time.h>
 
 /* Per-key exponential only; no global bucket. */
-static const struct workqueue_options exp_only = {"t", 1000, 1000000, 0, 0};
+static const struct workqueue_options exp_only = {"t", 1000, 1000000, 0, 0, false};
 
 /* Gets one key, checks it and marks it done. */
 static void expect_key(struct workqueue *q, const char *want)
@@ -198,7 +198,7 @@ static void test_forget(void)
 static void test_global_bucket(void)
 {
 	/* No per-key delay: only the bucket, 10 qps with a burst of 3. */
-	static const struct workqueue_options o = {"t", 0, 0, 10, 3};
+	static const struct workqueue_options o = {"t", 0, 0, 10, 3, false};
 	struct workqueue *q = workqueue_new(&o);
 	char key[16];
 
@@ -224,7 +224,7 @@ static void test_global_bucket(void)
 static void test_max_of_both(void)
 {
 	/* Exponential 1 s… and a bucket of 1 qps, burst 1. */
-	static const struct workqueue_options o = {"t", 1000, 1000000, 1, 1};
+	static const struct workqueue_options o = {"t", 1000, 1000000, 1, 1, false};
 	struct workqueue *q = workqueue_new(&o);
 
 	/* First failure: 1 s from the exponential, 0 from the bucket. */
@@ -434,7 +434,7 @@ static bool wait_idle(struct workqueue *q)
 
 static void test_concurrent_workers(void)
 {
-	static const struct workqueue_options o = {"t", 0, 0, 0, 0};
+	static const struct workqueue_options o = {"t", 0, 0, 0, 0, false};
 	static struct race r;
 	pthread_t w[NWORKERS], p[NPRODUCERS];
 
@@ -460,9 +460,37 @@ static void test_concurrent_workers(void)
 	pthread_mutex_destroy(&r.lock);
 }
 
+/* Replay's queue: no waiting, but failures still count toward limits. */
+static void test_no_delay_counts_failures(void)
+{
+	static const struct workqueue_options o = {"t", 1000, 1000000, 10, 1,
+						   true};
+	struct workqueue *q = workqueue_new(&o);
+	char *k = NULL;
+
+	workqueue_add_after(q, "a", 60000);
+	CHECK(workqueue_try_get(q, &k));
+	CHECK_STR_EQ(k, "a");
+	workqueue_done(q, k);
+	free(k);
+	for (int i = 1; i <= 3; i++) {
+		workqueue_add_rate_limited(q, "a");
+		CHECK_INT_EQ(workqueue_requeues(q, "a"), i);
+		CHECK_INT_EQ(workqueue_next_delay_ms(q), -1);
+		CHECK(workqueue_try_get(q, &k));
+		workqueue_done(q, k);
+		free(k);
+	}
+	workqueue_forget(q, "a");
+	CHECK_INT_EQ(workqueue_requeues(q, "a"), 0);
+	workqueue_shutdown(q);
+	workqueue_free(q);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct unit_case cases[] = {
+		UNIT_CASE(test_no_delay_counts_failures),
 	    UNIT_CASE(test_dedup),
 	    UNIT_CASE(test_requeue_while_processing),
 	    UNIT_CASE(test_delayed_earliest_wins),
