@@ -221,14 +221,6 @@ void apiclient_path(struct buf *out, enum kube_kind kind, const char *ns,
 	}
 }
 
-static const char *method_str(enum apiclient_method m)
-{
-	static const char *const names[] = { "GET", "POST", "PUT", "PATCH",
-					     "DELETE" };
-
-	return names[m];
-}
-
 /* Sleeps up to ms in short steps so a cancel is noticed; false if cancelled. */
 static bool wait_cancellable(const struct apiclient_request *req, int64_t ms)
 {
@@ -297,7 +289,7 @@ static enum err attempt(struct apiclient *c, const char *url,
 		cc = curl_easy_perform(h);
 		e = curl_to_err(cc, x);
 		if (cc != CURLE_OK && e != x->sink_err)
-			errbuf_set(eb, e, "%s %s: %s", method_str(x->req->method),
+			errbuf_set(eb, e, "%s %s: %s", apiclient_method_name(x->req->method),
 				   x->req->path,
 				   cerr[0] ? cerr : curl_easy_strerror(cc));
 		(void)curl_easy_setopt(h, CURLOPT_ERRORBUFFER, (char *)NULL);
@@ -345,7 +337,7 @@ static enum err http_error(const struct apiclient_request *req,
 	const struct kube_status *st = &res->status;
 	enum err e = apiclient_err_from_http(res->http_code, st->reason);
 
-	return errbuf_set(eb, e, "%s %s: %ld %s: %s", method_str(req->method),
+	return errbuf_set(eb, e, "%s %s: %ld %s: %s", apiclient_method_name(req->method),
 			  req->path, res->http_code,
 			  st->reason[0] ? st->reason : err_str(e),
 			  st->message[0] ? st->message : "(no message)");
@@ -421,7 +413,7 @@ enum err apiclient_do(struct apiclient *c, const struct apiclient_request *req,
 		if (!should_retry(req, &x, e, n, c->opts.max_attempts))
 			break;
 		atomic_fetch_add(&c->n_retries, 1);
-		log_v(4, "retrying %s %s after %ld", method_str(req->method),
+		log_v(4, "retrying %s %s after %ld", apiclient_method_name(req->method),
 		      req->path, x.code);
 		if (!wait_cancellable(req, retry_delay(c, &x, &bo))) {
 			e = ERR_SHUTDOWN;

@@ -195,7 +195,7 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow,
 	return 0;
 }
 
-static const char *method_name(enum apiclient_method m)
+const char *apiclient_method_name(enum apiclient_method m)
 {
 	static const char *const names[] = { "GET", "POST", "PUT", "PATCH",
 					     "DELETE" };
@@ -213,7 +213,7 @@ static void set_method(CURL *h, const struct apiclient_request *req)
 		(void)curl_easy_setopt(h, CURLOPT_POST, 1L);
 	} else {
 		(void)curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
-				       method_name(req->method));
+				       apiclient_method_name(req->method));
 	}
 	if (req->body) {
 		(void)curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);

@@ -119,14 +119,20 @@ static void services_for(struct epsctl *c, const char *ns,
 
 /* ---- Queueing ----------------------------------------------------------- */
 
-static void note_pending(struct epsctl *c, const char *key)
+static size_t key_hash(const char *key)
 {
 	size_t h = 5381;
-	struct epsctl__pending *p;
 
 	for (const char *s = key; *s; s++)
 		h = h * 33 + (unsigned char)*s;
-	h %= EPSCTL__PENDING_BUCKETS;
+	return h % EPSCTL__PENDING_BUCKETS;
+}
+
+static void note_pending(struct epsctl *c, const char *key)
+{
+	size_t h = key_hash(key);
+	struct epsctl__pending *p;
+
 	pthread_mutex_lock(&c->lock);
 	for (p = c->pending[h]; p; p = p->next)
 		if (strcmp(p->key, key) == 0)
@@ -145,13 +151,10 @@ static void note_pending(struct epsctl *c, const char *key)
 
 int64_t epsctl__take_pending(struct epsctl *c, const char *key)
 {
-	size_t h = 5381;
+	size_t h = key_hash(key);
 	struct epsctl__pending **pp;
 	int64_t t = 0;
 
-	for (const char *s = key; *s; s++)
-		h = h * 33 + (unsigned char)*s;
-	h %= EPSCTL__PENDING_BUCKETS;
 	pthread_mutex_lock(&c->lock);
 	for (pp = &c->pending[h]; *pp; pp = &(*pp)->next) {
 		if (strcmp((*pp)->key, key) == 0) {
@@ -639,14 +642,6 @@ void epsctl__count_writes(struct epsctl *c, size_t creates, size_t updates,
 	pthread_mutex_unlock(&c->lock);
 }
 
-static size_t key_hash(const char *key)
-{
-	size_t h = 5381;
-
-	for (const char *s = key; *s; s++)
-		h = h * 33 + (unsigned char)*s;
-	return h % EPSCTL__PENDING_BUCKETS;
-}
 
 /* The entry of key, created when missing (lock held). */
 static struct epsctl__svcm *svcm_get(struct epsctl *c, const char *key,

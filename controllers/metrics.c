@@ -462,8 +462,6 @@ static void render_informers(struct metrics_writer *w,
 
 /* ---- API client ----------------------------------------------------------- */
 
-static const char *const verbs[5] = { "GET", "POST", "PUT", "PATCH",
-				      "DELETE" };
 /* client-go's rest_client_requests_total says "<error>" for no answer. */
 static const char *const classes[6] = { "<error>", "1xx", "2xx",
 					"3xx", "4xx", "5xx" };
@@ -475,9 +473,9 @@ static void api_requests(struct metrics_writer *w,
 
 	metrics_family(w, name, METRICS_COUNTER,
 		       "API request attempts by verb and HTTP status class, watches included");
-	for (size_t m = 0; m < ARRAY_SIZE(verbs); m++) {
+	for (int m = APICLIENT_GET; m <= APICLIENT_DELETE; m++) {
 		for (size_t k = 0; k < ARRAY_SIZE(classes); k++) {
-			struct metrics_label l[2] = { { "verb", verbs[m] },
+			struct metrics_label l[2] = { { "verb", apiclient_method_name((enum apiclient_method)m) },
 						      { "code", classes[k] } };
 
 			if (s->by_method_class[m][k])
@@ -498,9 +496,9 @@ static void api_latency(struct metrics_writer *w,
 		bounds_s[i] = bounds_ms[i] / 1000.0;
 	metrics_family(w, name, METRICS_HISTOGRAM,
 		       "Duration of API request attempts (watches excluded) by verb and HTTP status class");
-	for (size_t m = 0; m < ARRAY_SIZE(verbs); m++) {
+	for (int m = APICLIENT_GET; m <= APICLIENT_DELETE; m++) {
 		for (size_t k = 0; k < ARRAY_SIZE(classes); k++) {
-			struct metrics_label l[2] = { { "verb", verbs[m] },
+			struct metrics_label l[2] = { { "verb", apiclient_method_name((enum apiclient_method)m) },
 						      { "code", classes[k] } };
 			struct metrics_histogram h = {
 				bounds_s, ARRAY_SIZE(bounds_s), s->latency[m][k],

@@ -99,6 +99,9 @@ enum err apiclient_do(struct apiclient *c, const struct apiclient_request *req,
 		      struct buf *resp, struct apiclient_result *res,
 		      struct errbuf *eb) ATTR_WUR;
 
+/* "GET", "POST", "PUT", "PATCH" or "DELETE". */
+const char *apiclient_method_name(enum apiclient_method m);
+
 /* The error for an HTTP status (and Status reason, which may be NULL). */
 enum err apiclient_err_from_http(long code, const char *reason);
 
