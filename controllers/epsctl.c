@@ -213,10 +213,11 @@ static bool ips_equal(const struct kube_pod *a, const struct kube_pod *b)
 	return true;
 }
 
-/* Upstream podEndpointsChanged: what can change a pod's endpoint. */
+/* Upstream podEndpointsChanged: what can change a pod's endpoint. A
+ * deletionTimestamp that moves (a shortened grace period) counts too. */
 static bool pod_changed(const struct kube_pod *a, const struct kube_pod *b)
 {
-	return (a->obj.meta.deletion_ms != 0) != (b->obj.meta.deletion_ms != 0) ||
+	return a->obj.meta.deletion_ms != b->obj.meta.deletion_ms ||
 	       (a->ready == KUBE_TRUE) != (b->ready == KUBE_TRUE) ||
 	       !ips_equal(a, b);
 }
