@@ -117,3 +117,57 @@ bool kube_labels_equal(const struct kube_labels *a, const struct kube_labels *b)
 			return false;
 	return true;
 }
+
+static bool strv_equal(const char *const *a, uint32_t na, const char *const *b,
+		       uint32_t nb)
+{
+	if (na != nb)
+		return false;
+	for (uint32_t i = 0; i < na; i++)
+		if (!str_eq(a[i], b[i]))
+			return false;
+	return true;
+}
+
+static bool ports_equal(const struct kube_slice_port *a,
+			const struct kube_slice_port *b)
+{
+	return str_eq(a->name, b->name) && a->protocol == b->protocol &&
+	       a->has_port == b->has_port && a->port == b->port &&
+	       str_eq(a->app_protocol, b->app_protocol);
+}
+
+static bool endpoints_equal(const struct kube_endpoint *a,
+			    const struct kube_endpoint *b)
+{
+	return strv_equal(a->addresses, a->n_addresses, b->addresses,
+			  b->n_addresses) &&
+	       a->ready == b->ready && a->serving == b->serving &&
+	       a->terminating == b->terminating &&
+	       str_eq(a->hostname, b->hostname) &&
+	       str_eq(a->node_name, b->node_name) && str_eq(a->zone, b->zone) &&
+	       str_eq(a->target.kind, b->target.kind) &&
+	       str_eq(a->target.ns, b->target.ns) &&
+	       str_eq(a->target.name, b->target.name) &&
+	       str_eq(a->target.uid, b->target.uid) &&
+	       a->has_hints == b->has_hints &&
+	       strv_equal(a->hint_zones, a->n_hint_zones, b->hint_zones,
+			  b->n_hint_zones) &&
+	       strv_equal(a->hint_nodes, a->n_hint_nodes, b->hint_nodes,
+			  b->n_hint_nodes);
+}
+
+bool kube_endpointslice_spec_equal(const struct kube_endpointslice *a,
+				   const struct kube_endpointslice *b)
+{
+	if (a->address_type != b->address_type || a->n_ports != b->n_ports ||
+	    a->n_endpoints != b->n_endpoints)
+		return false;
+	for (uint32_t i = 0; i < a->n_ports; i++)
+		if (!ports_equal(&a->ports[i], &b->ports[i]))
+			return false;
+	for (uint32_t i = 0; i < a->n_endpoints; i++)
+		if (!endpoints_equal(&a->endpoints[i], &b->endpoints[i]))
+			return false;
+	return true;
+}

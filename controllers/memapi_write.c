@@ -80,24 +80,13 @@ static const char *invalid(const struct kube_endpointslice *s, char *msg,
 	return NULL;
 }
 
-/* What the server compares to decide a generation bump: all but metadata. */
+/* What the server compares to decide a generation bump: all but metadata,
+ * and the labels. */
 static bool spec_or_labels_changed(const struct kube_endpointslice *a,
 				   const struct kube_endpointslice *b)
 {
-	struct buf x, y;
-	const char *px, *py;
-	bool changed;
-
-	buf_init(&x, 0);
-	buf_init(&y, 0);
-	kube_endpointslice_encode(a, &x);
-	kube_endpointslice_encode(b, &y);
-	px = strstr(x.data, ",\"addressType\"");
-	py = strstr(y.data, ",\"addressType\"");
-	changed = !px || !py || strcmp(px, py) != 0;
-	buf_release(&x);
-	buf_release(&y);
-	return changed || !kube_labels_equal(&a->obj.meta.labels, &b->obj.meta.labels);
+	return !kube_endpointslice_spec_equal(a, b) ||
+	       !kube_labels_equal(&a->obj.meta.labels, &b->obj.meta.labels);
 }
 
 static void store_new_version(struct memapi *m, struct kube_object *o,

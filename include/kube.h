@@ -439,6 +439,11 @@ void *kube_alloc(struct kube_object *o, size_t n);
 /* A deep copy with one reference, which the caller may modify before it
  * shares it (kube_clone.c). */
 struct kube_object *kube_endpointslice_clone(const struct kube_endpointslice *s);
+/* Everything but metadata is equal: addressType, ports and endpoints with
+ * every field (hints included), in order — what decides whether the API
+ * server bumps an EndpointSlice's generation. */
+bool kube_endpointslice_spec_equal(const struct kube_endpointslice *a,
+				   const struct kube_endpointslice *b);
 /* Copies endpoint src into dst, its strings and arrays into o's arena. */
 void kube_endpoint_copy(struct kube_object *o, struct kube_endpoint *dst,
 			const struct kube_endpoint *src);

@@ -1131,9 +1131,30 @@ static void test_names(void)
 	CHECK_STR_EQ(kube_event_type_name(KUBE_EVENT_BOOKMARK), "BOOKMARK");
 }
 
+/* A clone is spec-equal; changing a hint or a condition is not. */
+static void test_slice_spec_equal(void)
+{
+	struct kube_object *o = decode_file(KUBE_KIND_ENDPOINTSLICE,
+					    "endpointslice/web-abc12.json");
+	struct kube_object *c = kube_endpointslice_clone(kube_endpointslice(o));
+	struct kube_endpointslice *cs = (struct kube_endpointslice *)c;
+
+	CHECK(kube_endpointslice_spec_equal(kube_endpointslice(o), cs));
+	cs->endpoints[0].n_hint_zones = 0;
+	CHECK(!kube_endpointslice_spec_equal(kube_endpointslice(o), cs));
+	kube_object_unref(c);
+	c = kube_endpointslice_clone(kube_endpointslice(o));
+	cs = (struct kube_endpointslice *)c;
+	cs->endpoints[1].ready = KUBE_TRUE;
+	CHECK(!kube_endpointslice_spec_equal(kube_endpointslice(o), cs));
+	kube_object_unref(c);
+	kube_object_unref(o);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct unit_case cases[] = {
+		UNIT_CASE(test_slice_spec_equal),
 	    UNIT_CASE(test_pod_decode),
 	    UNIT_CASE(test_pod_ports_and_sidecars),
 	    UNIT_CASE(test_pod_podip_fallback),
