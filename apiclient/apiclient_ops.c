@@ -17,25 +17,18 @@ static enum err decode_response(enum kube_kind kind, const struct buf *body,
 	return kube_object_decode(kind, body->data, body->len, out, eb);
 }
 
-/* What one object request is about. */
-struct op {
-	enum apiclient_method method;
-	enum kube_kind kind;
-	const char *ns;
-	const char *name;
-	const struct buf *body;
-	const char *content_type;
-};
-
-static enum err object_request(struct apiclient *c, const struct op *op,
-			       struct kube_object **out,
-			       struct apiclient_result *res, struct errbuf *eb)
+enum err apiclient_call(struct apiclient *c, const struct apiclient_call *op,
+			struct kube_object **out, struct apiclient_result *res,
+			struct errbuf *eb)
 {
 	struct apiclient_request req = {
 		.method = op->method,
 		.body = op->body ? op->body->data : NULL,
 		.body_len = op->body ? op->body->len : 0,
 		.content_type = op->content_type,
+		.timeout_ms = op->timeout_ms,
+		.cancel = op->cancel,
+		.no_retry = op->no_retry,
 	};
 	struct buf path;
 	struct buf resp;
@@ -58,9 +51,10 @@ enum err apiclient_get(struct apiclient *c, enum kube_kind kind,
 		       struct kube_object **out, struct apiclient_result *res,
 		       struct errbuf *eb)
 {
-	struct op op = { APICLIENT_GET, kind, ns, name, NULL, NULL };
+	struct apiclient_call op = { .method = APICLIENT_GET, .kind = kind, .ns = ns,
+				     .name = name };
 
-	return object_request(c, &op, out, res, eb);
+	return apiclient_call(c, &op, out, res, eb);
 }
 
 enum err apiclient_create(struct apiclient *c, enum kube_kind kind,
@@ -68,9 +62,10 @@ enum err apiclient_create(struct apiclient *c, enum kube_kind kind,
 			  struct kube_object **out,
 			  struct apiclient_result *res, struct errbuf *eb)
 {
-	struct op op = { APICLIENT_POST, kind, ns, NULL, body, NULL };
+	struct apiclient_call op = { .method = APICLIENT_POST, .kind = kind, .ns = ns,
+				     .body = body };
 
-	return object_request(c, &op, out, res, eb);
+	return apiclient_call(c, &op, out, res, eb);
 }
 
 enum err apiclient_update(struct apiclient *c, enum kube_kind kind,
@@ -78,9 +73,10 @@ enum err apiclient_update(struct apiclient *c, enum kube_kind kind,
 			  const struct buf *body, struct kube_object **out,
 			  struct apiclient_result *res, struct errbuf *eb)
 {
-	struct op op = { APICLIENT_PUT, kind, ns, name, body, NULL };
+	struct apiclient_call op = { .method = APICLIENT_PUT, .kind = kind, .ns = ns,
+				     .name = name, .body = body };
 
-	return object_request(c, &op, out, res, eb);
+	return apiclient_call(c, &op, out, res, eb);
 }
 
 static const char *const patch_types[] = {
@@ -94,10 +90,11 @@ enum err apiclient_patch(struct apiclient *c, enum kube_kind kind,
 			 enum apiclient_patch_type type, const struct buf *body,
 			 struct apiclient_result *res, struct errbuf *eb)
 {
-	struct op op = { APICLIENT_PATCH, kind, ns, name, body,
-			 patch_types[type] };
+	struct apiclient_call op = { .method = APICLIENT_PATCH, .kind = kind, .ns = ns,
+				     .name = name, .body = body,
+				     .content_type = patch_types[type] };
 
-	return object_request(c, &op, NULL, res, eb);
+	return apiclient_call(c, &op, NULL, res, eb);
 }
 
 static void put(struct buf *b, const char *s)
@@ -133,9 +130,10 @@ enum err apiclient_delete(struct apiclient *c, enum kube_kind kind,
 
 	buf_init(&body, 0);
 	delete_options(&body, pre_uid, pre_rv);
-	e = object_request(c,
-			   &(struct op){ APICLIENT_DELETE, kind, ns, name, &body,
-					 NULL },
+	e = apiclient_call(c,
+			   &(struct apiclient_call){ .method = APICLIENT_DELETE,
+						     .kind = kind, .ns = ns,
+						     .name = name, .body = &body },
 			   NULL, res, eb);
 	buf_release(&body);
 	/* Already gone is what a delete wants. */

@@ -46,32 +46,20 @@ static enum err lease_call(struct leaderelect *le, enum apiclient_method m,
 			   const struct buf *body, struct kube_object **out,
 			   struct errbuf *eb)
 {
+	struct apiclient_call call = {
+		.method = m,
+		.kind = KUBE_KIND_LEASE,
+		.ns = le->ns,
+		.name = m == APICLIENT_POST ? NULL : le->name,
+		.body = body,
+		.timeout_ms = request_timeout_ms(le),
+		.no_retry = true,
+		/* A release must run after stop was asked for. */
+		.cancel = atomic_load(&le->releasing) ? NULL : &le->stop,
+	};
 	struct apiclient_result res;
-	struct buf path, resp;
-	enum err e;
 
-	buf_init(&path, 0);
-	buf_init(&resp, (size_t)1 << 20);
-	apiclient_path(&path, KUBE_KIND_LEASE, le->ns,
-		       m == APICLIENT_POST ? NULL : le->name);
-	e = apiclient_do(le->api,
-			 &(struct apiclient_request){
-				 .method = m,
-				 .path = path.data,
-				 .body = body ? body->data : NULL,
-				 .body_len = body ? body->len : 0,
-				 .timeout_ms = request_timeout_ms(le),
-				 .no_retry = true,
-				 .cancel = atomic_load(&le->releasing) ? NULL
-									: &le->stop,
-			 },
-			 &resp, &res, eb);
-	if (e == ERR_OK)
-		e = kube_object_decode(KUBE_KIND_LEASE, resp.data, resp.len, out,
-				       eb);
-	buf_release(&resp);
-	buf_release(&path);
-	return e;
+	return apiclient_call(le->api, &call, out, &res, eb);
 }
 
 /* The record we want to write: us as holder, renewed now. */

@@ -117,6 +117,24 @@ void apiclient_path(struct buf *out, enum kube_kind kind, const char *ns,
 
 /* ---- Typed operations (bodies are JSON; *out written on success) ------ */
 
+/* One request about one object (name NULL: the collection), its 2xx
+ * answer decoded into *out when out is not NULL. The fields after
+ * content_type tune the request as in struct apiclient_request. */
+struct apiclient_call {
+	enum apiclient_method method;
+	enum kube_kind kind;
+	const char *ns;
+	const char *name;
+	const struct buf *body;	  /* or NULL */
+	const char *content_type; /* NULL: application/json */
+	int64_t timeout_ms;
+	const atomic_bool *cancel;
+	bool no_retry;
+};
+enum err apiclient_call(struct apiclient *c, const struct apiclient_call *call,
+			struct kube_object **out, struct apiclient_result *res,
+			struct errbuf *eb) ATTR_WUR;
+
 enum err apiclient_get(struct apiclient *c, enum kube_kind kind,
 		       const char *ns, const char *name,
 		       struct kube_object **out, struct apiclient_result *res,
