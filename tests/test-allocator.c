@@ -118,37 +118,6 @@ static uint64_t used(struct allocator *a, enum allocator_range r)
 	return c.used;
 }
 
-static char *make_tmpdir(void)
-{
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	char *t = xasprintf("%s/test-allocator-XXXXXX", base);
-
-	if (!mkdtemp(t))
-		unit_fail(__FILE__, __LINE__, "mkdtemp %s failed", t);
-	return t;
-}
-
-static void rm_tree(char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	while (d && (de = readdir(d))) {
-		char *p;
-
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		p = xasprintf("%s/%s", dir, de->d_name);
-		(void)unlink(p);
-		free(p);
-	}
-	if (d)
-		closedir(d);
-	(void)rmdir(dir);
-	free(dir);
-}
-
 #define CLUSTER_IP "{'ports':[{'port':80}],'selector':{'app':'x'}}"
 #define NODE_PORT                                                              \
 	"{'type':'NodePort','selector':{'app':'x'},'ports':["                  \
@@ -175,7 +144,7 @@ static void test_flags_named_in_errors(void)
 
 static void test_single_stack_cluster_ip(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = unit_tmpdir("test-allocator");
 	char *path = xasprintf("%s/db", dir);
 	struct allocator *a = mk(V4, path);
 	struct webhook_response r;
@@ -211,7 +180,7 @@ static void test_single_stack_cluster_ip(void)
 	free(ips);
 	webhook_response_release(&r);
 	free(path);
-	rm_tree(dir);
+	unit_rmtree(dir);
 }
 
 static void test_dual_stack(void)
@@ -327,7 +296,7 @@ static void test_range_full(void)
 
 static void test_dry_run_persists_nothing(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = unit_tmpdir("test-allocator");
 	char *path = xasprintf("%s/db", dir);
 	struct allocator *a = mk(V4, path);
 	struct webhook_response r;
@@ -345,7 +314,7 @@ static void test_dry_run_persists_nothing(void)
 	CHECK_INT_EQ(used(a, ALLOCATOR_NODEPORT), 0);
 	allocator_free(a);
 	free(path);
-	rm_tree(dir);
+	unit_rmtree(dir);
 }
 
 static void test_repeated_create_same_values(void)
@@ -503,7 +472,7 @@ static void test_observe_type_change_releases_ports(void)
 
 static void test_restart_keeps_values(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = unit_tmpdir("test-allocator");
 	char *path = xasprintf("%s/db", dir);
 	struct allocator *a = mk(DUAL, path);
 	struct webhook_response r;
@@ -529,7 +498,7 @@ static void test_restart_keeps_values(void)
 	free(w2);
 	allocator_free(a);
 	free(path);
-	rm_tree(dir);
+	unit_rmtree(dir);
 }
 
 #define THREADS	   4

@@ -28,37 +28,6 @@ static const struct allocdb_range ranges3[] = {
 
 /* ---- helpers --------------------------------------------------------- */
 
-static char *make_tmpdir(void)
-{
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	char *t = xasprintf("%s/test-allocdb-XXXXXX", base);
-
-	if (!mkdtemp(t))
-		unit_fail(__FILE__, __LINE__, "mkdtemp %s failed", t);
-	return t;
-}
-
-static void rm_tree(char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	while (d && (de = readdir(d))) {
-		char *p;
-
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		p = xasprintf("%s/%s", dir, de->d_name);
-		(void)unlink(p);
-		free(p);
-	}
-	if (d)
-		closedir(d);
-	(void)rmdir(dir);
-	free(dir);
-}
-
 static struct allocdb_options opts_for(const char *path,
 				       const struct allocdb_range *r, size_t n)
 {
@@ -150,7 +119,7 @@ static bool exists(const char *p)
 
 static void test_round_trip(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = unit_tmpdir("test-allocdb");
 	char *path = xasprintf("%s/alloc.db", dir);
 	struct allocdb_change ch[3] = {
 	    set_of("ipv4", 10, "web", "spec.clusterIPs[0]"),
@@ -191,7 +160,7 @@ static void test_round_trip(void)
 	CHECK_INT_EQ(used_of(db, "ipv6"), 1);
 	allocdb_free(db);
 	free(path);
-	rm_tree(dir);
+	unit_rmtree(dir);
 }
 
 static void test_batch_rolled_back(void)
@@ -303,7 +272,7 @@ static void test_chunk_boundaries(void)
 	    {"odd", "1-65535", 65535},
 	};
 	static const uint64_t offs16[] = {0, 4095, 4096, 8191, 65535};
-	char *dir = make_tmpdir();
+	char *dir = unit_tmpdir("test-allocdb");
 	char *path = xasprintf("%s/alloc.db", dir);
 	struct allocdb_options o = opts_for(path, r, ARRAY_SIZE(r));
 	struct allocdb *db = NULL;
@@ -349,7 +318,7 @@ static void test_chunk_boundaries(void)
 	CHECK(bit_of(w, 4096));
 	allocdb_free(db);
 	free(path);
-	rm_tree(dir);
+	unit_rmtree(dir);
 }
 
 /* ---- replace and meta ------------------------------------------------------
@@ -471,7 +440,7 @@ static enum err open_err(const char *path, const struct allocdb_range *r,
 
 static void test_refuse_garbage(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = unit_tmpdir("test-allocdb");
 	char *path = xasprintf("%s/alloc.db", dir);
 	struct errbuf eb = ERRBUF_INIT;
 	char junk[8192];
@@ -483,12 +452,12 @@ static void test_refuse_garbage(void)
 	CHECK_CONTAINS(eb.msg, path);
 	CHECK_CONTAINS(eb.msg, "refused: quick_check: file is not a database");
 	free(path);
-	rm_tree(dir);
+	unit_rmtree(dir);
 }
 
 static void test_refuse_corrupt(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = unit_tmpdir("test-allocdb");
 	char *path = xasprintf("%s/alloc.db", dir);
 	struct errbuf eb = ERRBUF_INIT;
 	char junk[4096];
@@ -503,7 +472,7 @@ static void test_refuse_corrupt(void)
 	CHECK_CONTAINS(eb.msg, "refused: quick_check");
 	CHECK_CONTAINS(eb.msg, "malformed");
 	free(path);
-	rm_tree(dir);
+	unit_rmtree(dir);
 }
 
 static void make_foreign(const char *path, int app_id, int version)
@@ -522,7 +491,7 @@ static void make_foreign(const char *path, int app_id, int version)
 
 static void test_refuse_foreign(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = unit_tmpdir("test-allocdb");
 	char *path = xasprintf("%s/other.db", dir);
 	char *path2 = xasprintf("%s/newer.db", dir);
 	struct errbuf eb = ERRBUF_INIT;
@@ -538,7 +507,7 @@ static void test_refuse_foreign(void)
 	CHECK_CONTAINS(eb.msg, "refused: unsupported schema version");
 	free(path);
 	free(path2);
-	rm_tree(dir);
+	unit_rmtree(dir);
 }
 
 static void test_refuse_range_change(void)
@@ -548,7 +517,7 @@ static void test_refuse_range_change(void)
 	    {"ipv6", "fd00::/112", 65536},
 	    {"nodeport", "30000-32767", 2768},
 	};
-	char *dir = make_tmpdir();
+	char *dir = unit_tmpdir("test-allocdb");
 	char *path = xasprintf("%s/alloc.db", dir);
 	struct errbuf eb = ERRBUF_INIT;
 
@@ -581,7 +550,7 @@ static void test_refuse_range_change(void)
 		allocdb_free(db);
 	}
 	free(path);
-	rm_tree(dir);
+	unit_rmtree(dir);
 }
 
 static void check_moved(const char *path, const struct allocdb *db,
@@ -605,7 +574,7 @@ static void test_rebuild(void)
 	    {"ipv6", "fd00::/112", 65536},
 	    {"nodeport", "30000-32767", 2768},
 	};
-	char *dir = make_tmpdir();
+	char *dir = unit_tmpdir("test-allocdb");
 	char *path = xasprintf("%s/alloc.db", dir);
 	struct allocdb_options o = opts_for(path, moved, 3);
 	struct errbuf eb = ERRBUF_INIT;
@@ -643,7 +612,7 @@ static void test_rebuild(void)
 	allocdb_free(db);
 	free(to);
 	free(path);
-	rm_tree(dir);
+	unit_rmtree(dir);
 }
 
 /* ---- threads ------------------------------------------------------------- */
@@ -685,7 +654,7 @@ static void *worker_main(void *arg)
 
 static void test_threads(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = unit_tmpdir("test-allocdb");
 	char *path = xasprintf("%s/alloc.db", dir);
 	struct allocdb_options o = opts_for(path, ranges3, 3);
 	struct worker w[THREADS];
@@ -715,7 +684,7 @@ static void test_threads(void)
 	allocdb_entries_free(v, n);
 	allocdb_free(db);
 	free(path);
-	rm_tree(dir);
+	unit_rmtree(dir);
 }
 
 /* ---- crash test -------------------------------------------------------- */
@@ -860,7 +829,7 @@ static void remove_db(const char *path)
 
 static void test_crash(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = unit_tmpdir("test-allocdb");
 	char *path = xasprintf("%s/crash.db", dir);
 	uint8_t *told = xcalloc(CRASH_RANGE, 1);
 	const char *r = getenv("ALLOCDB_CRASH_ROUNDS");
@@ -877,7 +846,7 @@ static void test_crash(void)
 	}
 	free(told);
 	free(path);
-	rm_tree(dir);
+	unit_rmtree(dir);
 }
 
 int main(int argc, char **argv)

@@ -6,6 +6,7 @@
 #include "base.h"
 #include "unit.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -143,4 +144,35 @@ int unit_main(int argc, char **argv, const char *suite,
 	}
 	printf("1..%d\n", num);
 	return failed ? 1 : 0;
+}
+
+char *unit_tmpdir(const char *prefix)
+{
+	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	char *t = xasprintf("%s/%s-XXXXXX", base, prefix);
+
+	if (!mkdtemp(t))
+		unit_fail(__FILE__, __LINE__, "mkdtemp %s failed", t);
+	return t;
+}
+
+void unit_rmtree(char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char *p;
+
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		p = xasprintf("%s/%s", dir, de->d_name);
+		(void)unlink(p);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	(void)rmdir(dir);
+	free(dir);
 }

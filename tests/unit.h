@@ -96,4 +96,10 @@ const char *unit_data_dir(void);
  * if missing. */
 char *unit_read_data(const char *rel, size_t *len);
 
+/* A new empty directory "<prefix>-XXXXXX" on /dev/shm (else /tmp); fails
+ * the case if it cannot be made. The caller frees it with unit_rmtree. */
+char *unit_tmpdir(const char *prefix);
+/* Removes the files in dir, then dir, and frees the string. */
+void unit_rmtree(char *dir);
+
 #endif /* CTRL_UNIT_H */
