@@ -8,7 +8,6 @@
 #include "base.h"
 #include "allocator.h"
 
-#include <dirent.h>
 #include <pthread.h>
 #include <unistd.h>
 

@@ -10,7 +10,6 @@
 #include "allocdb.h"
 #include "unit.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
