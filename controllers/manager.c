@@ -369,38 +369,32 @@ void manager_counts(struct manager *m, struct manager_counts *out)
 	}
 }
 
+/* One line of what the controller did: at -v=1 while running, and at
+ * stop, where operators and tests read it (e.g. that a restart wrote
+ * nothing). */
+static void log_epsctl_totals(struct manager *m, const char *what)
+{
+	struct epsctl_stats es;
+
+	epsctl_stats(m->epsctl, &es);
+	log_info("endpointslice controller %s syncs=%llu errors=%llu stale=%llu creates=%llu updates=%llu deletes=%llu queue=%llu",
+		 what, (unsigned long long)es.syncs_success,
+		 (unsigned long long)es.syncs_error,
+		 (unsigned long long)es.syncs_stale,
+		 (unsigned long long)es.creates, (unsigned long long)es.updates,
+		 (unsigned long long)es.deletes,
+		 (unsigned long long)es.queue_depth);
+}
+
 void manager_log_counts(struct manager *m)
 {
 	struct manager_counts c;
-	struct epsctl_stats es;
 
 	manager_counts(m, &c);
 	log_info("caches pods=%zu services=%zu nodes=%zu endpointslices=%zu bytes=%zu",
 		 c.pods, c.services, c.nodes, c.endpointslices, c.bytes);
-	if (!m->epsctl)
-		return;
-	epsctl_stats(m->epsctl, &es);
-	log_v(1, "endpointslice syncs=%llu errors=%llu stale=%llu creates=%llu updates=%llu deletes=%llu queue=%llu",
-	      (unsigned long long)es.syncs_success,
-	      (unsigned long long)es.syncs_error,
-	      (unsigned long long)es.syncs_stale, (unsigned long long)es.creates,
-	      (unsigned long long)es.updates, (unsigned long long)es.deletes,
-	      (unsigned long long)es.queue_depth);
-}
-
-/* One line of what the controller did, at stop: operators and tests read
- * it to see, for example, that a restart wrote nothing. */
-static void log_epsctl_totals(struct manager *m)
-{
-	struct epsctl_stats es;
-
-	epsctl_stats(m->epsctl, &es);
-	log_info("endpointslice controller stopped syncs=%llu errors=%llu stale=%llu creates=%llu updates=%llu deletes=%llu",
-		 (unsigned long long)es.syncs_success,
-		 (unsigned long long)es.syncs_error,
-		 (unsigned long long)es.syncs_stale,
-		 (unsigned long long)es.creates, (unsigned long long)es.updates,
-		 (unsigned long long)es.deletes);
+	if (m->epsctl && log_verbosity >= 1)
+		log_epsctl_totals(m, "running");
 }
 
 void manager_stop(struct manager *m)
@@ -417,7 +411,7 @@ void manager_stop(struct manager *m)
 		leaderelect_stop(m->le);
 	if (m->epsctl) {
 		epsctl_stop(m->epsctl);
-		log_epsctl_totals(m);
+		log_epsctl_totals(m, "stopped");
 	}
 	for (int i = INF__COUNT - 1; i >= 0; i--)
 		informer_stop(m->inf[i]);
