@@ -556,6 +556,10 @@ static void delete_unsupported(struct epslice__ctx *ctx,
 			supported |= s->address_type == types[j];
 		if (supported)
 			continue;
+		if (ctx->in->hints)
+			hints_forget_type(ctx->in->hints, ctx->svc->obj.meta.ns,
+					  ctx->svc->obj.meta.name,
+					  s->address_type);
 		plan->deletes =
 		    xrealloc(plan->deletes, (plan->n_deletes + 1) *
 						sizeof(struct kube_object *));

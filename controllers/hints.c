@@ -391,6 +391,21 @@ void hints_overloaded(struct hints *h,
 	free(found);
 }
 
+void hints_forget_type(struct hints *h, const char *ns, const char *name,
+		       enum kube_address_type type)
+{
+	struct svc *s;
+
+	pthread_mutex_lock(&h->lock);
+	s = svc_get(h, ns, name, false);
+	if (s && s->types[type].present) {
+		stored_clear(&s->types[type]);
+		s->populated = false;
+		svc_drop(h, ns, name, false);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
 void hints_forget(struct hints *h, const char *ns, const char *name)
 {
 	pthread_mutex_lock(&h->lock);

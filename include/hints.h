@@ -37,6 +37,10 @@ void hints_strip(struct epslice_work *w);
 void hints_overloaded(struct hints *h,
 		      void (*fn)(void *ctx, const char *ns, const char *name),
 		      void *ctx);
+/* Forgets a Service's cached allocation for one address type the Service
+ * no longer has (upstream RemoveHints, endpointslice.md §5.1 step 2). */
+void hints_forget_type(struct hints *h, const char *ns, const char *name,
+		       enum kube_address_type type);
 /* Forgets a Service's cached allocation (Service deleted). */
 void hints_forget(struct hints *h, const char *ns, const char *name);
 /* Services with trafficDistribution in effect, by value (gauge

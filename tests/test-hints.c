@@ -720,6 +720,27 @@ static void test_forget(void)
 	fx_release(&f);
 }
 
+/* An address type the Service no longer has loses its stored counts
+ * (upstream RemoveHints): it is no longer re-queued for them. */
+static void test_forget_type(void)
+{
+	struct fx f;
+	struct seen s;
+
+	fx_init(&f);
+	set_nodes(&f, "a=4000 b=4000");
+	sync_auto(&f, "Auto", NULL);
+	set_nodes(&f, "a=4000 b=4000 c=4000");
+	hints_forget_type(f.h, "default", "web", KUBE_ADDR_IPV6);
+	CHECK_INT_EQ(overloaded(&f, &s), 1);
+	hints_forget_type(f.h, "default", "web", KUBE_ADDR_IPV4);
+	CHECK_INT_EQ(overloaded(&f, &s), 0);
+	set_nodes(&f, "a=4000 b=4000");
+	sync_auto(&f, "Auto", NULL);
+	CHECK_STR_EQ(events(&f), ENABLED);
+	fx_release(&f);
+}
+
 /* ---- trafficDistribution (§6.3) and removal (§6.4) -------------------- */
 
 struct td_case {
@@ -948,6 +969,7 @@ static const struct unit_case cases[] = {
     UNIT_CASE(test_annotation_precedence),
     UNIT_CASE(test_overloaded_after_node_change),
     UNIT_CASE(test_forget),
+    UNIT_CASE(test_forget_type),
     UNIT_CASE(test_traffic_table),
     UNIT_CASE(test_traffic_gauge),
     UNIT_CASE(test_strip),
