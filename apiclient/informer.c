@@ -84,15 +84,28 @@ static void stats_add(struct informer *inf, uint64_t *field, uint64_t n)
 	pthread_mutex_unlock(&inf->lock);
 }
 
+/* Records the last RV (and, per applied event, counts it) under one lock
+ * round: this runs for every watch event. */
+static void set_rv_counted(struct informer *inf, const char *rv,
+			   uint64_t events)
+{
+	bool have = rv && *rv;
+
+	if (have)
+		(void)snprintf(inf->rv, sizeof(inf->rv), "%s", rv);
+	if (!have && !events)
+		return;
+	pthread_mutex_lock(&inf->lock);
+	if (have)
+		memcpy(inf->stats.resource_version, inf->rv,
+		       sizeof(inf->stats.resource_version));
+	inf->stats.events += events;
+	pthread_mutex_unlock(&inf->lock);
+}
+
 static void set_rv(struct informer *inf, const char *rv)
 {
-	if (!rv || !*rv)
-		return;
-	(void)snprintf(inf->rv, sizeof(inf->rv), "%s", rv);
-	pthread_mutex_lock(&inf->lock);
-	memcpy(inf->stats.resource_version, inf->rv,
-	       sizeof(inf->stats.resource_version));
-	pthread_mutex_unlock(&inf->lock);
+	set_rv_counted(inf, rv, 0);
 }
 
 static void mark_synced(struct informer *inf)
@@ -166,13 +179,12 @@ static void apply_event(struct informer *inf, struct kube_event *ev)
 {
 	struct store_deltas deltas = STORE_DELTAS_INIT;
 
-	set_rv(inf, ev->obj->meta.resource_version);
+	set_rv_counted(inf, ev->obj->meta.resource_version, 1);
 	if (ev->type == KUBE_EVENT_DELETED)
 		store_delete(inf->store, ev->obj, &deltas);
 	else
 		store_upsert(inf->store, ev->obj, &deltas);
 	ev->obj = NULL;
-	stats_add(inf, &inf->stats.events, 1);
 	dispatch(inf, &deltas);
 }
 
