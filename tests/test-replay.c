@@ -105,39 +105,6 @@ static long long stat_of(const struct run *r, const char *key)
 
 /* ---- Canonical endpoints: one line per (Service, type, ports, endpoint) -- */
 
-struct lines {
-	size_t n, cap;
-	char **v;
-};
-
-static void lines_add(struct lines *l, const char *s)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 64;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
-	l->v[l->n++] = xstrdup(s);
-}
-
-static void lines_free(struct lines *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void lines_sort(struct lines *l)
-{
-	if (l->n) /* qsort's base must not be NULL */
-		qsort(l->v, l->n, sizeof(char *), cmp_str);
-}
-
 static const char *nz(const char *s)
 {
 	return s ? s : "-";
@@ -151,7 +118,7 @@ static char tri(enum kube_tristate t)
 /* The sorted port set of a slice, e.g. "dns/UDP/5353/-,web/TCP/8080/-". */
 static void port_key(const struct kube_endpointslice *s, struct buf *b)
 {
-	struct lines ps = { 0 };
+	struct unit_lines ps = { 0 };
 	char one[256];
 
 	for (uint32_t i = 0; i < s->n_ports; i++) {
@@ -160,12 +127,12 @@ static void port_key(const struct kube_endpointslice *s, struct buf *b)
 			       kube_protocol_name(s->ports[i].protocol),
 			       s->ports[i].has_port ? s->ports[i].port : -1,
 			       nz(s->ports[i].app_protocol));
-		lines_add(&ps, one);
+		unit_lines_add(&ps, one);
 	}
-	lines_sort(&ps);
+	unit_lines_sort(&ps);
 	for (size_t i = 0; i < ps.n; i++)
 		BUG_ON(buf_addf(b, "%s%s", i ? "," : "", ps.v[i]) != ERR_OK);
-	lines_free(&ps);
+	unit_lines_free(&ps);
 }
 
 static void endpoint_line(const struct kube_endpointslice *s,
@@ -193,8 +160,8 @@ static void endpoint_line(const struct kube_endpointslice *s,
 }
 
 struct collect {
-	struct lines *eps;   /* canonical endpoint lines */
-	struct lines *names; /* slice names */
+	struct unit_lines *eps;   /* canonical endpoint lines */
+	struct unit_lines *names; /* slice names */
 	size_t *sizes;	     /* endpoints per slice, in output order */
 	size_t n_sizes;
 };
@@ -208,10 +175,10 @@ static enum err collect_slice(void *ctx, struct kube_event *ev)
 	buf_init(&b, 0);
 	for (uint32_t i = 0; i < s->n_endpoints; i++) {
 		endpoint_line(s, &s->endpoints[i], &b);
-		lines_add(c->eps, b.data);
+		unit_lines_add(c->eps, b.data);
 	}
 	if (c->names)
-		lines_add(c->names, s->obj.meta.name);
+		unit_lines_add(c->names, s->obj.meta.name);
 	if (c->sizes && c->n_sizes < 16)
 		c->sizes[c->n_sizes++] = s->n_endpoints;
 	buf_release(&b);
@@ -222,7 +189,7 @@ static enum err collect_slice(void *ctx, struct kube_event *ev)
 
 /* Decodes a replay List into sorted canonical endpoint lines (and slice
  * names and sizes when asked). */
-static void canon(const struct run *r, struct lines *eps, struct lines *names,
+static void canon(const struct run *r, struct unit_lines *eps, struct unit_lines *names,
 		  size_t sizes[16], size_t *n_sizes)
 {
 	struct collect c = { eps, names, sizes, 0 };
@@ -239,14 +206,14 @@ static void canon(const struct run *r, struct lines *eps, struct lines *names,
 	kube_stream_free(s);
 	if (e != ERR_OK)
 		unit_fail(__FILE__, __LINE__, "decoding the output: %s", eb.msg);
-	lines_sort(eps);
+	unit_lines_sort(eps);
 	if (names)
-		lines_sort(names);
+		unit_lines_sort(names);
 	if (n_sizes)
 		*n_sizes = c.n_sizes;
 }
 
-static void check_same_lines(const struct lines *a, const struct lines *b)
+static void check_same_lines(const struct unit_lines *a, const struct unit_lines *b)
 {
 	CHECK_INT_EQ(a->n, b->n);
 	for (size_t i = 0; i < a->n; i++)
@@ -372,7 +339,7 @@ static void big_service_splits_100_100_50(void)
 	static const long long every[] = { 1, 1000 };
 
 	for (size_t k = 0; k < ARRAY_SIZE(every); k++) {
-		struct lines eps = { 0 };
+		struct unit_lines eps = { 0 };
 		size_t sizes[16], n = 0, total = 0, hundreds = 0;
 		struct run r;
 
@@ -389,7 +356,7 @@ static void big_service_splits_100_100_50(void)
 		CHECK_INT_EQ(eps.n, 250);
 		for (size_t i = 1; i < eps.n; i++) /* no duplicates */
 			CHECK(strcmp(eps.v[i - 1], eps.v[i]) != 0);
-		lines_free(&eps);
+		unit_lines_free(&eps);
 		run_release(&r);
 	}
 }
@@ -418,7 +385,7 @@ static void same_trace_same_bytes(void)
 static void other_seed_same_endpoints_other_names(void)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(all_traces); i++) {
-		struct lines ea = { 0 }, eb = { 0 }, na = { 0 }, nb = { 0 };
+		struct unit_lines ea = { 0 }, eb = { 0 }, na = { 0 }, nb = { 0 };
 		struct run a, b;
 		bool names_differ = false;
 
@@ -432,10 +399,10 @@ static void other_seed_same_endpoints_other_names(void)
 			names_differ |= strcmp(na.v[j], nb.v[j]) != 0;
 		/* adopt's only slice is the pre-existing one: same name. */
 		CHECK(names_differ || strcmp(all_traces[i], "adopt.jsonl") == 0);
-		lines_free(&ea);
-		lines_free(&eb);
-		lines_free(&na);
-		lines_free(&nb);
+		unit_lines_free(&ea);
+		unit_lines_free(&eb);
+		unit_lines_free(&na);
+		unit_lines_free(&nb);
 		run_release(&a);
 		run_release(&b);
 	}
@@ -444,7 +411,7 @@ static void other_seed_same_endpoints_other_names(void)
 static void sync_every_1_and_1000_same_endpoints(void)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(all_traces); i++) {
-		struct lines ea = { 0 }, eb = { 0 };
+		struct unit_lines ea = { 0 }, eb = { 0 };
 		struct run a, b;
 
 		if (strcmp(all_traces[i], "adopt.jsonl") == 0)
@@ -455,8 +422,8 @@ static void sync_every_1_and_1000_same_endpoints(void)
 		canon(&a, &ea, NULL, NULL, NULL);
 		canon(&b, &eb, NULL, NULL, NULL);
 		check_same_lines(&ea, &eb);
-		lines_free(&ea);
-		lines_free(&eb);
+		unit_lines_free(&ea);
+		unit_lines_free(&eb);
 		run_release(&a);
 		run_release(&b);
 	}

@@ -176,3 +176,31 @@ void unit_rmtree(char *dir)
 	(void)rmdir(dir);
 	free(dir);
 }
+
+void unit_lines_add(struct unit_lines *l, const char *s)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = xstrdup(s);
+}
+
+void unit_lines_free(struct unit_lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void unit_lines_sort(struct unit_lines *l)
+{
+	if (l->n) /* qsort's base must not be NULL */
+		qsort(l->v, l->n, sizeof(char *), cmp_line);
+}

@@ -96,6 +96,15 @@ const char *unit_data_dir(void);
  * if missing. */
 char *unit_read_data(const char *rel, size_t *len);
 
+/* A growable list of owned strings (canonical forms to compare). */
+struct unit_lines {
+	size_t n, cap;
+	char **v;
+};
+void unit_lines_add(struct unit_lines *l, const char *s);
+void unit_lines_sort(struct unit_lines *l);
+void unit_lines_free(struct unit_lines *l);
+
 /* A new empty directory "<prefix>-XXXXXX" on /dev/shm (else /tmp); fails
  * the case if it cannot be made. The caller frees it with unit_rmtree. */
 char *unit_tmpdir(const char *prefix);

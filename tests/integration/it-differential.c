@@ -358,39 +358,6 @@ static void delete_gracefully(struct workload *w, const char *name)
 
 /* ---- Canonical forms ------------------------------------------------------- */
 
-struct lines {
-	size_t n, cap;
-	char **v;
-};
-
-static void lines_add(struct lines *l, const char *s)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 64;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
-	l->v[l->n++] = xstrdup(s);
-}
-
-static void lines_free(struct lines *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void lines_sort(struct lines *l)
-{
-	if (l->n)
-		qsort(l->v, l->n, sizeof(char *), cmp_str);
-}
-
 static const char *nz(const char *s)
 {
 	return s ? s : "-";
@@ -416,7 +383,7 @@ static void add(struct buf *b, const char *fmt, ...)
 /* "<svc>|<type>|<sorted ports>" */
 static void group_key(const struct kube_endpointslice *s, struct buf *b)
 {
-	struct lines ps = { 0 };
+	struct unit_lines ps = { 0 };
 
 	add(b, "%s|%s|",
 	    nz(kube_labels_get(&s->obj.meta.labels, "kubernetes.io/service-name")),
@@ -429,18 +396,18 @@ static void group_key(const struct kube_endpointslice *s, struct buf *b)
 			       kube_protocol_name(s->ports[i].protocol),
 			       s->ports[i].has_port ? s->ports[i].port : -1,
 			       nz(s->ports[i].app_protocol));
-		lines_add(&ps, one);
+		unit_lines_add(&ps, one);
 	}
-	lines_sort(&ps);
+	unit_lines_sort(&ps);
 	for (size_t i = 0; i < ps.n; i++)
 		add(b, "%s%s", i ? "," : "", ps.v[i]);
-	lines_free(&ps);
+	unit_lines_free(&ps);
 }
 
 static void endpoint_line(const struct kube_endpointslice *s,
 			  const struct kube_endpoint *e, struct buf *b)
 {
-	struct lines hz = { 0 }, hn = { 0 };
+	struct unit_lines hz = { 0 }, hn = { 0 };
 
 	buf_reset(b);
 	group_key(s, b);
@@ -454,24 +421,24 @@ static void endpoint_line(const struct kube_endpointslice *s,
 	    nz(e->target.ns), nz(e->target.name), nz(e->target.uid),
 	    e->has_hints ? "{" : "none");
 	for (uint32_t i = 0; i < e->n_hint_zones; i++)
-		lines_add(&hz, e->hint_zones[i]);
+		unit_lines_add(&hz, e->hint_zones[i]);
 	for (uint32_t i = 0; i < e->n_hint_nodes; i++)
-		lines_add(&hn, e->hint_nodes[i]);
+		unit_lines_add(&hn, e->hint_nodes[i]);
 	for (size_t i = 0; i < hz.n; i++)
 		add(b, "z:%s;", hz.v[i]);
 	for (size_t i = 0; i < hn.n; i++)
 		add(b, "n:%s;", hn.v[i]);
 	if (e->has_hints)
 		add(b, "}");
-	lines_free(&hz);
-	lines_free(&hn);
+	unit_lines_free(&hz);
+	unit_lines_free(&hn);
 }
 
 /* One line per slice: group key, labels minus managed-by, owners. */
 static void slice_line(const struct kube_endpointslice *s, struct buf *b)
 {
 	const struct kube_meta *m = &s->obj.meta;
-	struct lines ls = { 0 };
+	struct unit_lines ls = { 0 };
 
 	buf_reset(b);
 	group_key(s, b);
@@ -484,9 +451,9 @@ static void slice_line(const struct kube_endpointslice *s, struct buf *b)
 			continue;
 		(void)snprintf(one, sizeof(one), "%s=%s",
 			       m->labels.items[i].key, m->labels.items[i].value);
-		lines_add(&ls, one);
+		unit_lines_add(&ls, one);
 	}
-	lines_sort(&ls);
+	unit_lines_sort(&ls);
 	for (size_t i = 0; i < ls.n; i++)
 		add(b, "%s%s", i ? "," : "", ls.v[i]);
 	add(b, "} owners=");
@@ -495,19 +462,19 @@ static void slice_line(const struct kube_endpointslice *s, struct buf *b)
 		    nz(m->owners[i].kind), nz(m->owners[i].name),
 		    nz(m->owners[i].uid), tri(m->owners[i].controller),
 		    tri(m->owners[i].block_owner_deletion));
-	lines_free(&ls);
+	unit_lines_free(&ls);
 }
 
 struct view {
-	struct lines eps;   /* one per endpoint (a multiset) */
-	struct lines slices; /* one per distinct slice shape (a set) */
+	struct unit_lines eps;   /* one per endpoint (a multiset) */
+	struct unit_lines slices; /* one per distinct slice shape (a set) */
 	struct buf text;    /* both, joined: for change detection */
 };
 
 static void view_free(struct view *v)
 {
-	lines_free(&v->eps);
-	lines_free(&v->slices);
+	unit_lines_free(&v->eps);
+	unit_lines_free(&v->slices);
 	buf_release(&v->text);
 }
 
@@ -532,15 +499,15 @@ static enum err view_load(const char *ns, const char *selector,
 			continue;
 		for (uint32_t j = 0; j < s->n_endpoints; j++) {
 			endpoint_line(s, &s->endpoints[j], &b);
-			lines_add(&v->eps, b.data);
+			unit_lines_add(&v->eps, b.data);
 		}
 		slice_line(s, &b);
-		lines_add(&v->slices, b.data);
+		unit_lines_add(&v->slices, b.data);
 	}
 	buf_release(&b);
 	it_list_release(&l);
-	lines_sort(&v->eps);
-	lines_sort(&v->slices);
+	unit_lines_sort(&v->eps);
+	unit_lines_sort(&v->slices);
 	/* Slices are compared as a set: boundaries may differ. */
 	for (size_t i = 0, k = 0; i < v->slices.n; i++) {
 		if (k && strcmp(v->slices.v[k - 1], v->slices.v[i]) == 0) {
@@ -560,7 +527,7 @@ static enum err view_load(const char *ns, const char *selector,
 
 /* Appends "what: line" for lines of a not in b and of b not in a (sorted
  * multisets); returns the number of differences. */
-static size_t diff_lines(const struct lines *a, const struct lines *b,
+static size_t diff_lines(const struct unit_lines *a, const struct unit_lines *b,
 			 const char *what, struct buf *out)
 {
 	size_t i = 0, j = 0, n = 0;
