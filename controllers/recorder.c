@@ -20,7 +20,7 @@ struct pending_event {
 };
 
 struct recorder {
-	struct apiclient *api;	 /* borrowed, may be NULL */
+	struct apiclient *api;	 /* borrowed */
 	char *controller;
 	char *instance;
 	size_t max_pending;
@@ -151,7 +151,7 @@ struct recorder *recorder_new(struct apiclient *api,
 	r->dedupe_ms = opts->dedupe_ms ? opts->dedupe_ms : (int64_t)5 * 60 * 1000;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
-	if (api && pthread_create(&r->thread, NULL, run, r) == 0)
+	if (pthread_create(&r->thread, NULL, run, r) == 0)
 		r->started = true;
 	return r;
 }
@@ -208,8 +208,7 @@ void recorder_emit(struct recorder *r, enum kube_kind kind,
 	if (seen_recently(r, e)) {
 		r->stats.deduped++;
 	} else if (!r->started || r->stop || r->n_pending >= r->max_pending) {
-		r->stats.dropped += r->started;
-		r->stats.posted += !r->started; /* replay: recorded, not sent */
+		r->stats.dropped++;
 	} else {
 		if (r->tail)
 			r->tail->next = e;

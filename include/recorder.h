@@ -32,8 +32,7 @@ struct recorder_stats {
 	uint64_t dropped;
 };
 
-/* api must outlive the recorder; NULL api records only statistics (the
- * events are logged at -v=2), as replay mode does. */
+/* api must outlive the recorder. Every event is also logged at -v=2. */
 struct recorder *recorder_new(struct apiclient *api,
 			      const struct recorder_options *opts);
 /* Stops the thread; pending events are dropped. */
