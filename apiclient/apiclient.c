@@ -91,8 +91,12 @@ enum err apiclient_new(const struct kubeconfig *cfg,
 		c->opts.max_attempts = 1;
 	c->user_agent = c->opts.user_agent
 				? xstrdup(c->opts.user_agent)
-				: xasprintf("svc-controllers/%s (linux/%s) kubernetes/%s",
-					    SVC_VERSION, arch_name(), SVC_COMMIT);
+				: xasprintf("svc-controllers/%s (linux/%s) kubernetes/%s%s%s",
+					    SVC_VERSION, arch_name(), SVC_COMMIT,
+					    c->opts.user_agent_suffix ? "/" : "",
+					    c->opts.user_agent_suffix
+						? c->opts.user_agent_suffix
+						: "");
 	pthread_mutex_init(&c->pool_lock, NULL);
 	e = apiclient__share_init(c);
 	if (e == ERR_OK)

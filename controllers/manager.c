@@ -33,6 +33,7 @@ struct manager {
 	struct epsctl *epsctl;		    /* owned */
 	struct leaderelect *le;		    /* owned, NULL without election */
 	struct webhook *ops;		    /* owned; NULL: --secure-port=0 */
+	char identity[320];		    /* hostname_uuid, also in the UA */
 	bool started;
 };
 
@@ -147,11 +148,10 @@ static bool gate(void *ctx)
 
 static enum err make_elector(struct manager *m, struct errbuf *eb)
 {
-	char identity[320];
 	struct leaderelect_options o = {
 		.ns = m->opts.lease_ns,
 		.name = m->opts.lease_name,
-		.identity = identity,
+		.identity = m->identity,
 		.lease_duration_ms = m->opts.lease_duration_ms,
 		.renew_deadline_ms = m->opts.renew_deadline_ms,
 		.retry_period_ms = m->opts.retry_period_ms,
@@ -161,13 +161,12 @@ static enum err make_elector(struct manager *m, struct errbuf *eb)
 	};
 	enum err e;
 
-	leaderelect_identity(identity, sizeof(identity));
 	e = leaderelect_new(m->api, &o, &m->le, eb);
 	if (e == ERR_OK) {
 		m->writer_ctx.gate = gate;
 		m->writer_ctx.gate_ctx = m->le;
 		log_info("leader election on lease=%s/%s identity=%s", o.ns, o.name,
-			 identity);
+			 m->identity);
 	}
 	return e;
 }
@@ -181,6 +180,8 @@ enum err manager_new(const struct kubeconfig *cfg,
 	enum err e;
 
 	m->opts = *opts;
+	leaderelect_identity(m->identity, sizeof(m->identity));
+	ao.user_agent_suffix = m->identity;
 	ao.qps = opts->qps;
 	ao.burst = opts->burst;
 	e = apiclient_new(cfg, &ao, &m->api, eb);

@@ -36,8 +36,12 @@ struct apiclient_options {
 	int64_t request_timeout_ms; /* whole non-watch request */
 	int max_attempts;	    /* tries for retryable answers, >= 1 */
 	int64_t retry_max_wait_ms;  /* cap on one Retry-After/backoff wait */
+	/* Appended to the default agent as "/<suffix>" (client-go's way of
+	 * naming a client, e.g. the leader-election identity, so the API
+	 * server's audit log tells replicas apart); NULL: none. */
+	const char *user_agent_suffix;
 };
-#define APICLIENT_OPTIONS_DEFAULT { 20.0, 30, NULL, 10000, 65000, 10, 30000 }
+#define APICLIENT_OPTIONS_DEFAULT { 20.0, 30, NULL, 10000, 65000, 10, 30000, NULL }
 
 /* curl_global_init; once, before threads. */
 void apiclient_global_init(void);
