@@ -149,6 +149,7 @@ void allocator_free(struct allocator *a)
 		free(a->tent[i].field);
 	}
 	free(a->tent);
+	free(a->touched);
 	allocdb_free(a->db);
 	portalloc_free(a->ports);
 	ipalloc_free(a->ip[0]);
@@ -362,4 +363,31 @@ size_t allocator_tentative(struct allocator *a)
 	n = a->n_tent;
 	pthread_mutex_unlock(&a->lock);
 	return n;
+}
+
+bool allocator_stats(struct allocator *a, enum allocator_range r,
+		     struct allocator_stats *out)
+{
+	if (!allocator_has_range(a, r))
+		return false;
+	pthread_mutex_lock(&a->lock);
+	for (int k = 0; k < ALLOCATOR_NSCOPES; k++) {
+		out->allocations[k] = a->allocs[r][k];
+		out->errors[k] = a->alloc_errors[r][k];
+	}
+	pthread_mutex_unlock(&a->lock);
+	return true;
+}
+
+void allocator_range_text(const struct allocator *a, enum allocator_range r,
+			  char out[64])
+{
+	out[0] = 0;
+	if (!allocator_has_range(a, r))
+		return;
+	/* The geometry is read-only after allocator_new: no lock. */
+	if (r == ALLOCATOR_NODEPORT)
+		cidr_port_range_format(portalloc_range(a->ports), out);
+	else
+		cidr_format(ipalloc_cidr(a->ip[r]), out);
 }

@@ -23,7 +23,8 @@
 struct pick {
 	struct allocator__val v;
 	char field[FIELD_LEN];
-	bool fresh; /* allocated by this request (else reused) */
+	bool fresh;   /* allocated by this request (else reused) */
+	bool dynamic; /* chosen by us (else requested): the metric scope */
 };
 
 /* The reservation of one request; lives on the caller's stack. */
@@ -35,6 +36,7 @@ struct txn {
 	struct pick *picks;	     /* owned */
 	size_t n;
 	struct webhook_response *resp;
+	bool dry_run; /* nothing durable, nothing counted */
 };
 
 static struct pick *add_pick(struct txn *t, const struct allocator__val *v,
@@ -46,6 +48,7 @@ static struct pick *add_pick(struct txn *t, const struct allocator__val *v,
 	p = &t->picks[t->n++];
 	p->v = *v;
 	p->fresh = fresh;
+	p->dynamic = false;
 	(void)snprintf(p->field, sizeof(p->field), "%s", field);
 	return p;
 }
@@ -71,6 +74,14 @@ static bool ours(struct txn *t, const struct allocator__val *v)
 {
 	return t->reuse && !picked(t, v) &&
 	       allocator__tent_find_value(t->a, t->ns, t->name, t->uid, v);
+}
+
+/* Upstream counts failed allocations per range and scope, not dry runs. */
+static void count_error(struct txn *t, enum allocator_range r, bool dynamic)
+{
+	if (!t->dry_run)
+		t->a->alloc_errors[r][dynamic ? ALLOCATOR_DYNAMIC
+					      : ALLOCATOR_STATIC]++;
 }
 
 static void deny_500(struct txn *t, const char *what)
@@ -116,6 +127,9 @@ static bool reserve_ip(struct txn *t, const struct admission_ip *r)
 		return true;
 	}
 	ips_json(t->svc, list, sizeof(list));
+	count_error(t, r->family == KUBE_FAMILY_IPV6 ? ALLOCATOR_IPV6
+						       : ALLOCATOR_IPV4,
+		    false);
 	webhook_response_deny(t->resp, 422, "Invalid",
 			      "Service \"%s\" is invalid: spec.clusterIPs: "
 			      "Invalid value: %s: failed to allocate IP %s: %s",
@@ -151,6 +165,7 @@ static bool reserve_port(struct txn *t, const struct admission_port *r)
 		add_pick(t, &v, field, true);
 		return true;
 	}
+	count_error(t, ALLOCATOR_NODEPORT, false);
 	if (r->index == ADMISSION_HEALTH_CHECK) {
 		(void)snprintf(msg, sizeof(msg),
 			       "failed to allocate requested HealthCheck "
@@ -198,6 +213,8 @@ static bool need_ip(struct txn *t, const struct admission_ip_need *n,
 	if (!reuse_need(t, field, r, &v)) {
 		if (!t->a->ip[r] ||
 		    ipalloc_allocate_next(t->a->ip[r], &addr, NULL) != ERR_OK) {
+			if (t->a->ip[r])
+				count_error(t, r, true);
 			deny_500(t, ALLOCATOR_MSG_IP_FULL);
 			return false;
 		}
@@ -205,7 +222,7 @@ static bool need_ip(struct txn *t, const struct admission_ip_need *n,
 		BUG_ON(!allocator__ip_val(t->a, text, &v));
 		fresh = true;
 	}
-	add_pick(t, &v, field, fresh);
+	add_pick(t, &v, field, fresh)->dynamic = true;
 	allocator__val_text(t->a, &v, text);
 	admission_values_add_ip(vals, text);
 	return true;
@@ -223,13 +240,14 @@ static bool need_port(struct txn *t, const struct admission_port_need *n,
 	if (!reuse_need(t, field, ALLOCATOR_NODEPORT, &v)) {
 		if (portalloc_allocate_next(t->a->ports, &port, NULL) !=
 		    ERR_OK) {
+			count_error(t, ALLOCATOR_NODEPORT, true);
 			deny_500(t, ALLOCATOR_MSG_PORT_FULL);
 			return false;
 		}
 		BUG_ON(!allocator__port_val(t->a, port, &v));
 		fresh = true;
 	}
-	add_pick(t, &v, field, fresh);
+	add_pick(t, &v, field, fresh)->dynamic = true;
 	admission_values_add_port(
 	    vals, (int32_t)(portalloc_range(t->a->ports)->base + v.offset));
 	return true;
@@ -277,12 +295,22 @@ static enum err persist(struct txn *t, struct errbuf *eb)
 	return e;
 }
 
+/* After the commit: the tentative map, the counters, and the journal of
+ * a repair pass in progress. */
 static void remember(struct txn *t)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (t->picks[i].fresh && t->reuse)
+	for (size_t i = 0; i < t->n; i++) {
+		const struct pick *p = &t->picks[i];
+
+		if (!p->fresh)
+			continue;
+		if (t->reuse)
 			allocator__tent_add(t->a, t->ns, t->name, t->uid,
-					    t->picks[i].field, &t->picks[i].v);
+					    p->field, &p->v);
+		t->a->allocs[p->v.range][p->dynamic ? ALLOCATOR_DYNAMIC
+						    : ALLOCATOR_STATIC]++;
+		allocator__touch(t->a, &p->v);
+	}
 }
 
 /* Reserves under the lock; false when the answer carries no patch. */
@@ -393,6 +421,7 @@ enum err allocator_admit(struct allocator *a, const struct webhook_request *req,
 		goto out;
 	}
 	txn_init(&t, a, req, resp);
+	t.dry_run = req->dry_run;
 	if (reserve_locked(&t, &plan, &vals, req->dry_run))
 		answer(&plan, &vals, resp);
 	free(t.picks);

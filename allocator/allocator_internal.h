@@ -33,6 +33,16 @@ struct allocator {
 	struct allocdb *db;	      /* called under lock */
 	struct allocator__tent *tent; /* guarded by lock */
 	size_t n_tent;		      /* guarded by lock */
+	/* Values set or cleared since allocator_repair_begin: the pass
+	 * must not judge them from a list taken before the change.
+	 * Guarded by lock. */
+	bool journaling;
+	struct allocator__val *touched; /* owned */
+	size_t n_touched, cap_touched;
+	/* Upstream's allocation_total / allocation_errors_total, by range
+	 * and scope. Guarded by lock. */
+	uint64_t allocs[ALLOCATOR_NRANGES][ALLOCATOR_NSCOPES];
+	uint64_t alloc_errors[ALLOCATOR_NRANGES][ALLOCATOR_NSCOPES];
 };
 
 /* One value inside one range. */
@@ -56,6 +66,9 @@ void allocator__clear_bit(struct allocator *a, const struct allocator__val *v);
 /* The text of v ("10.96.0.1", "30001"). */
 void allocator__val_text(struct allocator *a, const struct allocator__val *v,
 			 char out[CIDR_ADDR_STRLEN]);
+
+/* Notes v in the repair journal when a pass is in progress. Lock held. */
+void allocator__touch(struct allocator *a, const struct allocator__val *v);
 
 /* Tentative map (lock held). find_field: by key and field in range r;
  * find_value: by key and value, any field. NULL when absent. */

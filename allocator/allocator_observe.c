@@ -163,8 +163,10 @@ static void apply_memory(struct obs *o, const struct kube_meta *m)
 	for (size_t i = 0; i < o->n_carried; i++) {
 		struct obs_item *it = &o->carried[i];
 
-		if (it->set)
+		if (it->set) {
 			BUG_ON(allocator__set_bit(o->a, &it->v) != ERR_OK);
+			allocator__touch(o->a, &it->v);
+		}
 		else if (allocdb_confirm(o->a->db,
 					 allocator__range_names[it->v.range],
 					 it->v.offset, m->uid, &eb) != ERR_OK)
@@ -177,6 +179,7 @@ static void apply_memory(struct obs *o, const struct kube_meta *m)
 	for (size_t i = 0; i < o->n_released; i++) {
 		allocator__clear_bit(o->a, &o->released[i].v);
 		allocator__tent_drop(o->a, &o->released[i].v);
+		allocator__touch(o->a, &o->released[i].v);
 	}
 }
 

@@ -83,6 +83,19 @@ int repair_leak_counter(const struct repair *r, const char *range,
 	return l ? l->count : -1;
 }
 
+void repair_forget(struct repair *r, const char *range, uint64_t offset)
+{
+	const struct leak *l = leak_find(r, range, offset);
+	size_t i;
+
+	if (!l)
+		return;
+	i = (size_t)(l - r->v);
+	free(r->v[i].range);
+	memmove(&r->v[i], &r->v[i + 1], (r->n - i - 1) * sizeof(*r->v));
+	r->n--;
+}
+
 size_t repair_leak_count(const struct repair *r)
 {
 	return r->n;

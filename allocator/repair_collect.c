@@ -70,6 +70,20 @@ static void event(struct repair__pass *p, const struct kube_service *s,
 	e->reason = reason;
 	e->action = action;
 	e->message = msg;
+	e->range = NULL;
+	e->offset = -1;
+}
+
+/* A "not allocated; repairing" event, tied to its value. */
+static void event_not_allocated(struct repair__pass *p,
+				const struct repair__range *rr, uint64_t off,
+				const struct kube_service *s,
+				const char *reason, const char *action,
+				char *msg)
+{
+	event(p, s, reason, action, msg);
+	p->ev[p->n_ev - 1].range = rr->in->name;
+	p->ev[p->n_ev - 1].offset = (int64_t)off;
 }
 
 /* Records value off of rr as used by s through field (taken). A value
@@ -155,7 +169,7 @@ static enum err ip_outcome(struct repair__pass *p, struct repair__range *rr,
 	if (e)
 		return errbuf_set(p->eb, e, MSG_IP_UNKNOWN, fam, ip);
 	if (!in_use(rr, off, s, xasprintf("spec.clusterIPs[%u]", i)))
-		event(p, s, REPAIR_CLUSTER_IP_NOT_ALLOCATED,
+		event_not_allocated(p, rr, off, s, REPAIR_CLUSTER_IP_NOT_ALLOCATED,
 		      REPAIR_ACTION_IP_ALLOCATION,
 		      xasprintf(MSG_IP_NOT_ALLOCATED, fam, ip));
 	return ERR_OK;
@@ -249,7 +263,8 @@ static enum err take_port(struct repair__pass *p, const struct kube_service *s,
 		return errbuf_set(p->eb, e, MSG_PORT_UNKNOWN, port);
 	}
 	if (!in_use(rr, (uint64_t)port - rr->in->ports.base, s, field))
-		event(p, s, REPAIR_PORT_NOT_ALLOCATED,
+		event_not_allocated(p, rr, (uint64_t)port - rr->in->ports.base,
+				    s, REPAIR_PORT_NOT_ALLOCATED,
 		      REPAIR_ACTION_PORT_ALLOCATION,
 		      xasprintf(MSG_PORT_NOT_ALLOCATED, port));
 	return ERR_OK;

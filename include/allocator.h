@@ -26,6 +26,8 @@
 
 struct allocator;
 struct errbuf;
+struct repair;
+struct repair_result;
 struct webhook_request;
 struct webhook_response;
 
@@ -35,6 +37,13 @@ enum allocator_range {
 	ALLOCATOR_IPV6,	    /* "ipv6" */
 	ALLOCATOR_NODEPORT, /* "nodeport" */
 	ALLOCATOR_NRANGES,
+};
+
+/* Upstream's metric scope label: a requested value, or one we chose. */
+enum allocator_scope {
+	ALLOCATOR_STATIC = 0, /* "static" */
+	ALLOCATOR_DYNAMIC,    /* "dynamic" */
+	ALLOCATOR_NSCOPES,
 };
 
 /* Upstream's dynamic-exhaustion texts (service/storage/alloc.go). */
@@ -93,6 +102,38 @@ enum err allocator_admit(struct allocator *a, const struct webhook_request *req,
 enum err allocator_observe(struct allocator *a, const struct kube_service *old,
 			   const struct kube_service *new) ATTR_WUR;
 
+/* ---- Repair (allocator.md §8.6) ---------------------------------------- */
+
+/*
+ * Starts journaling every value that admission or the watch sets or clears
+ * from now on. Call it just before taking the Service list of a pass: a
+ * value touched after the list was taken is newer than the list, so the
+ * pass keeps its current state instead of judging it from the list (no
+ * "not allocated; repairing" for a Service deleted after the list, no
+ * release of a value reserved after it). allocator_repair and
+ * allocator_repair_end stop the journal.
+ */
+void allocator_repair_begin(struct allocator *a);
+/* Stops the journal without a pass (the list failed). */
+void allocator_repair_end(struct allocator *a);
+
+/*
+ * One repair pass of every configured range over services (the whole
+ * list, taken at wall time list_ms after allocator_repair_begin; fresh:
+ * a quorum read), with r's leak counters (repair.h), under the lock: the
+ * record is read, repair_pass runs, journaled values keep their current
+ * state, the result is written with allocdb_replace (and the repair
+ * time), and the bitmaps and the tentative map follow it. *out holds the
+ * events to emit and the counts; release it with repair_result_release.
+ * Errors change neither the record nor the bitmaps: repair_pass's codes
+ * (ERR_EXHAUSTED: a range is full, with upstream's message), ERR_DB.
+ * Blocks on fsync.
+ */
+enum err allocator_repair(struct allocator *a, struct repair *r,
+			  const struct kube_service *const *services,
+			  size_t n_services, int64_t list_ms,
+			  struct repair_result *out, struct errbuf *eb) ATTR_WUR;
+
 /* ---- Queries (repair loop, metrics) ----------------------------------- */
 
 struct allocator_counts {
@@ -115,6 +156,19 @@ bool allocator_counts(struct allocator *a, enum allocator_range r,
  */
 uint64_t *allocator_snapshot(struct allocator *a, enum allocator_range r,
 			     size_t *nwords);
+/* Allocation counters of r since start (no dry runs). */
+struct allocator_stats {
+	uint64_t allocations[ALLOCATOR_NSCOPES]; /* values reserved */
+	uint64_t errors[ALLOCATOR_NSCOPES];	 /* failed reservations */
+};
+/* false (and *out untouched) when r is not configured. */
+bool allocator_stats(struct allocator *a, enum allocator_range r,
+		     struct allocator_stats *out);
+/* The text of r's range for metric labels: "10.96.0.0/16",
+ * "30000-32767"; "" when not configured. */
+void allocator_range_text(const struct allocator *a, enum allocator_range r,
+			  char out[64]);
+
 /* Number of tentative (unconfirmed) reservations held in memory. */
 size_t allocator_tentative(struct allocator *a);
 

@@ -119,6 +119,11 @@ struct repair_event {
 	const char *reason; /* static: REPAIR_CLUSTER_IP_… */
 	const char *action; /* static: REPAIR_ACTION_… */
 	char *message;	    /* upstream's text */
+	/* The value a "not allocated; repairing" event is about, so a
+	 * caller that knows the value changed since the list can drop it;
+	 * range NULL and offset -1 for every other event. */
+	const char *range; /* borrowed from the input */
+	int64_t offset;
 };
 
 /* The outcome for one range (same index as the input's ranges). */
@@ -179,6 +184,10 @@ void repair_result_contents(const struct repair_result *res,
 /* The leak counter of (range, offset), or -1 when there is none. */
 int repair_leak_counter(const struct repair *r, const char *range,
 			uint64_t offset);
+/* Drops the leak counter of (range, offset), if any: the value changed
+ * after the pass's list was taken, so its streak of unused passes is
+ * broken. */
+void repair_forget(struct repair *r, const char *range, uint64_t offset);
 /* Number of leak counters held. */
 size_t repair_leak_count(const struct repair *r);
 /* "leak", "repair", "full", "outOfRange", "duplicate", "invalid",

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "allocdb.h"
+#include "repair.h"
 #include "kube.h"
 #include "unit.h"
 #include "webhook.h"
@@ -577,6 +578,175 @@ static void test_concurrent_admissions_unique(void)
 	allocator_free(a);
 }
 
+/* ---- Repair passes over the allocator (allocator_repair) ---------------- */
+
+#define HOUR_MS (3600 * 1000LL)
+
+/* One pass over the n Services; returns the events' reasons joined by ",". */
+static char *repair_once(struct allocator *a, struct repair *r,
+			 struct kube_service **svcs, size_t n, int64_t list_ms)
+{
+	struct errbuf eb = ERRBUF_INIT;
+	struct repair_result res = {0};
+	struct buf reasons;
+	char *out;
+
+	buf_init(&reasons, 4096);
+	if (allocator_repair(a, r, (const struct kube_service *const *)svcs, n,
+			     list_ms, &res, &eb) != ERR_OK)
+		unit_fail(__FILE__, __LINE__, "allocator_repair: %s", eb.msg);
+	for (size_t i = 0; i < res.n_events; i++)
+		BUG_ON(buf_addf(&reasons, "%s%s", i ? "," : "",
+				res.events[i].reason) != ERR_OK);
+	out = xstrdup(reasons.data ? reasons.data : "");
+	buf_release(&reasons);
+	repair_result_release(&res);
+	return out;
+}
+
+static void test_repair_frees_unconfirmed_on_third_pass(void)
+{
+	int64_t later = clock_now_ms() + HOUR_MS; /* past the grace period */
+	struct allocator *a = mk(V4, NULL);
+	struct repair *r = repair_new();
+	struct webhook_response resp;
+	char *ev;
+
+	/* Reserved by admission; the create never reaches the API. */
+	admit(a, WEBHOOK_OP_CREATE, "lost", NODE_PORT, NULL, false, &resp);
+	webhook_response_release(&resp);
+	CHECK_INT_EQ(allocator_tentative(a), 2);
+	for (int pass = 1; pass <= 2; pass++) {
+		ev = repair_once(a, r, NULL, 0, later);
+		CHECK_STR_EQ(ev, "");
+		free(ev);
+		CHECK_INT_EQ(used(a, ALLOCATOR_IPV4), 1);
+		CHECK_INT_EQ(used(a, ALLOCATOR_NODEPORT), 1);
+	}
+	ev = repair_once(a, r, NULL, 0, later);
+	free(ev);
+	CHECK_INT_EQ(used(a, ALLOCATOR_IPV4), 0);
+	CHECK_INT_EQ(used(a, ALLOCATOR_NODEPORT), 0);
+	CHECK_INT_EQ(allocator_tentative(a), 0);
+	CHECK_INT_EQ(repair_leak_count(r), 0);
+	repair_free(r);
+	allocator_free(a);
+}
+
+static void test_repair_young_reservation_kept(void)
+{
+	struct allocator *a = mk(V4, NULL);
+	struct repair *r = repair_new();
+	struct webhook_response resp;
+
+	admit(a, WEBHOOK_OP_CREATE, "new", CLUSTER_IP, NULL, false, &resp);
+	webhook_response_release(&resp);
+	for (int pass = 0; pass < 4; pass++)
+		free(repair_once(a, r, NULL, 0, clock_now_ms()));
+	CHECK_INT_EQ(used(a, ALLOCATOR_IPV4), 1);
+	CHECK_INT_EQ(repair_leak_count(r), 0);
+	repair_free(r);
+	allocator_free(a);
+}
+
+static void test_repair_imports_and_reports(void)
+{
+	struct allocator *a = mk(V4, NULL);
+	struct repair *r = repair_new();
+	struct kube_service *s[3] = {
+	    stored(STORED),
+	    (struct kube_service *)svc_obj(
+		"dup", "u-2",
+		"{'clusterIP':'10.96.5.5','clusterIPs':['10.96.5.5'],"
+		"'ports':[{'port':80}]}"),
+	    (struct kube_service *)svc_obj(
+		"far", "u-3",
+		"{'clusterIP':'10.1.0.1','clusterIPs':['10.1.0.1'],"
+		"'ports':[{'port':80}]}"),
+	};
+	char *ev;
+
+	/* "dup" sorts after "dns" (same creation time, then by name). */
+	ev = repair_once(a, r, s, 3, clock_now_ms());
+	CHECK_STR_EQ(ev, "ClusterIPNotAllocated,PortNotAllocated,"
+			 "ClusterIPAlreadyAllocated,ClusterIPOutOfRange");
+	free(ev);
+	CHECK_INT_EQ(used(a, ALLOCATOR_IPV4), 1);
+	CHECK_INT_EQ(used(a, ALLOCATOR_NODEPORT), 1);
+	/* Now in the record: a second pass repairs nothing. */
+	ev = repair_once(a, r, s, 3, clock_now_ms());
+	CHECK_STR_EQ(ev, "ClusterIPAlreadyAllocated,ClusterIPOutOfRange");
+	free(ev);
+	for (int i = 0; i < 3; i++)
+		kube_object_unref(&s[i]->obj);
+	repair_free(r);
+	allocator_free(a);
+}
+
+static void test_repair_journal_keeps_newer_changes(void)
+{
+	struct allocator *a = mk(V4, NULL);
+	struct repair *r = repair_new();
+	struct kube_service *s = stored(STORED);
+	struct webhook_response resp;
+	char *ev;
+
+	CHECK_OK(allocator_observe(a, NULL, s));
+	allocator_repair_begin(a);
+	/* After the list was taken: the Service is deleted and another
+	 * value is reserved. */
+	CHECK_OK(allocator_observe(a, s, NULL));
+	admit(a, WEBHOOK_OP_CREATE, "after", CLUSTER_IP, NULL, false, &resp);
+	webhook_response_release(&resp);
+	/* The list (still holding the deleted Service) is an hour old, so
+	 * without the journal the new value would be a leak candidate and
+	 * the deleted one "not allocated; repairing". */
+	ev = repair_once(a, r, &s, 1, clock_now_ms() + HOUR_MS);
+	CHECK_STR_EQ(ev, "");
+	free(ev);
+	CHECK_INT_EQ(used(a, ALLOCATOR_IPV4), 1);
+	CHECK_INT_EQ(used(a, ALLOCATOR_NODEPORT), 0);
+	CHECK_INT_EQ(repair_leak_count(r), 0);
+	/* Without the journal the same list repairs the deleted values. */
+	ev = repair_once(a, r, &s, 1, clock_now_ms());
+	CHECK_STR_EQ(ev, "ClusterIPNotAllocated,PortNotAllocated");
+	free(ev);
+	kube_object_unref(&s->obj);
+	repair_free(r);
+	allocator_free(a);
+}
+
+static void test_allocation_metrics_by_scope(void)
+{
+	struct allocator *a = mk(V4, NULL);
+	struct allocator_stats st;
+	struct webhook_response resp;
+
+	memset(&st, 0, sizeof(st));
+	admit(a, WEBHOOK_OP_CREATE, "dyn", NODE_PORT, NULL, false, &resp);
+	webhook_response_release(&resp);
+	admit(a, WEBHOOK_OP_CREATE, "dry", NODE_PORT, NULL, true, &resp);
+	webhook_response_release(&resp);
+	admit(a, WEBHOOK_OP_CREATE, "req",
+	      "{'clusterIP':'10.96.0.9','ports':[{'port':80}]}", NULL, false,
+	      &resp);
+	webhook_response_release(&resp);
+	admit(a, WEBHOOK_OP_CREATE, "taken",
+	      "{'clusterIP':'10.96.0.9','ports':[{'port':80}]}", NULL, false,
+	      &resp);
+	CHECK(!resp.allowed);
+	webhook_response_release(&resp);
+	CHECK(allocator_stats(a, ALLOCATOR_IPV4, &st));
+	CHECK_INT_EQ(st.allocations[ALLOCATOR_DYNAMIC], 1);
+	CHECK_INT_EQ(st.allocations[ALLOCATOR_STATIC], 1);
+	CHECK_INT_EQ(st.errors[ALLOCATOR_STATIC], 1);
+	CHECK_INT_EQ(st.errors[ALLOCATOR_DYNAMIC], 0);
+	CHECK(allocator_stats(a, ALLOCATOR_NODEPORT, &st));
+	CHECK_INT_EQ(st.allocations[ALLOCATOR_DYNAMIC], 1);
+	CHECK(!allocator_stats(a, ALLOCATOR_IPV6, &st));
+	allocator_free(a);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct unit_case cases[] = {
@@ -593,6 +763,11 @@ int main(int argc, char **argv)
 	    UNIT_CASE(test_observe_type_change_releases_ports),
 	    UNIT_CASE(test_restart_keeps_values),
 	    UNIT_CASE(test_concurrent_admissions_unique),
+	    UNIT_CASE(test_repair_frees_unconfirmed_on_third_pass),
+	    UNIT_CASE(test_repair_young_reservation_kept),
+	    UNIT_CASE(test_repair_imports_and_reports),
+	    UNIT_CASE(test_repair_journal_keeps_newer_changes),
+	    UNIT_CASE(test_allocation_metrics_by_scope),
 	};
 
 	return unit_main(argc, argv, "allocator", cases, ARRAY_SIZE(cases));
