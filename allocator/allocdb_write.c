@@ -220,7 +220,11 @@ static enum err confirm_locked(struct allocdb *db,
 	e = allocdb__prepare(db,
 			     "UPDATE allocations SET confirmed = 1,"
 			     " uid = CASE WHEN uid = '' THEN ?3 ELSE uid END"
-			     " WHERE range_name = ?1 AND bit = ?2",
+			     " WHERE range_name = ?1 AND bit = ?2"
+			     /* Only a real change dirties a page: the watch
+			      * confirms every value on every Service event,
+			      * and an unchanged commit costs no fsync. */
+			     " AND (confirmed = 0 OR (uid = '' AND ?3 != ''))",
 			     &st, eb);
 	if (e)
 		return e;

@@ -16,7 +16,7 @@
 struct pending_event {
 	struct pending_event *next;
 	enum kube_kind kind;
-	char *ns, *name, *uid, *type, *reason, *note; /* one allocation each */
+	char *ns, *name, *uid, *type, *reason, *action, *note; /* each owned */
 };
 
 struct recorder {
@@ -45,6 +45,7 @@ static void event_free(struct pending_event *e)
 	free(e->uid);
 	free(e->type);
 	free(e->reason);
+	free(e->action);
 	free(e->note);
 	free(e);
 }
@@ -85,7 +86,7 @@ static void post(struct recorder *r, const struct pending_event *e,
 		.regarding_uid = e->uid,
 		.type = e->type,
 		.reason = e->reason,
-		.action = e->reason,
+		.action = e->action,
 		.note = e->note,
 		.reporting_controller = r->controller,
 		.reporting_instance = r->instance,
@@ -179,20 +180,23 @@ void recorder_free(struct recorder *r)
 	free(r);
 }
 
-static struct pending_event *event_new(enum kube_kind kind,
-				       const struct kube_object *o,
-				       const char *type, const char *reason,
-				       const char *note)
+static char *dup0(const char *s)
+{
+	return xstrdup(s ? s : "");
+}
+
+static struct pending_event *event_new(const struct recorder_event *ev)
 {
 	struct pending_event *e = xcalloc(1, sizeof(*e));
 
-	e->kind = kind;
-	e->ns = xstrdup(o->meta.ns);
-	e->name = xstrdup(o->meta.name);
-	e->uid = xstrdup(o->meta.uid);
-	e->type = xstrdup(type);
-	e->reason = xstrdup(reason);
-	e->note = xstrdup(note ? note : "");
+	e->kind = ev->kind;
+	e->ns = dup0(ev->ns);
+	e->name = dup0(ev->name);
+	e->uid = dup0(ev->uid);
+	e->type = dup0(ev->type);
+	e->reason = dup0(ev->reason);
+	e->action = dup0(ev->action ? ev->action : ev->reason);
+	e->note = dup0(ev->note);
 	return e;
 }
 
@@ -200,7 +204,23 @@ void recorder_emit(struct recorder *r, enum kube_kind kind,
 		   const struct kube_object *regarding, const char *type,
 		   const char *reason, const char *note)
 {
-	struct pending_event *e = event_new(kind, regarding, type, reason, note);
+	struct recorder_event ev = {
+		.kind = kind,
+		.ns = regarding->meta.ns,
+		.name = regarding->meta.name,
+		.uid = regarding->meta.uid,
+		.type = type,
+		.reason = reason,
+		.note = note,
+	};
+
+	recorder_emit_event(r, &ev);
+}
+
+void recorder_emit_event(struct recorder *r, const struct recorder_event *ev)
+{
+	struct pending_event *e = event_new(ev);
+	const char *type = e->type, *reason = e->reason;
 
 	log_v(2, "event type=%s reason=%s object=%s/%s: %s", type, reason,
 	      e->ns, e->name, e->note);

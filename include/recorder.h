@@ -41,6 +41,17 @@ void recorder_free(struct recorder *r);
 void recorder_emit(struct recorder *r, enum kube_kind kind,
 		   const struct kube_object *regarding, const char *type,
 		   const char *reason, const char *note);
+/* One event spelled out, for a regarding object known only by reference
+ * (a repair pass's Service, the Lease). NULL strings are "". */
+struct recorder_event {
+	enum kube_kind kind;
+	const char *ns, *name, *uid;
+	const char *type;
+	const char *reason;
+	const char *action; /* NULL: the reason */
+	const char *note;
+};
+void recorder_emit_event(struct recorder *r, const struct recorder_event *ev);
 void recorder_stats(struct recorder *r, struct recorder_stats *out);
 
 #endif /* CTRL_RECORDER_H */
