@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include "allocctl.h"
 #include "apiclient.h"
 #include "epsctl.h"
 #include "explain.h"
@@ -31,6 +32,8 @@ struct manager {
 	struct recorder *rec;		    /* owned */
 	struct epsctl_api_ctx writer_ctx;
 	struct epsctl *epsctl;		    /* owned */
+	struct recorder *alloc_rec;	    /* owned; the allocator's Events */
+	struct allocctl *alloc;		    /* owned; NULL: not running */
 	struct leaderelect *le;		    /* owned, NULL without election */
 	struct webhook *ops;		    /* owned; NULL: --secure-port=0 */
 	char identity[320];		    /* hostname_uuid, also in the UA */
@@ -121,6 +124,8 @@ static void on_started_leading(void *ctx)
 {
 	struct manager *m = ctx;
 
+	if (m->alloc)
+		allocctl_lead(m->alloc);
 	if (!m->epsctl)
 		return;
 	/* A full pass: the standby's queue may be missing what happened
@@ -137,6 +142,8 @@ static void on_stopped_leading(void *ctx)
 
 	/* The gate has already closed every write; this stops the workers
 	 * and keeps the caches and the queue warm for a later takeover. */
+	if (m->alloc)
+		allocctl_unlead(m->alloc);
 	if (m->epsctl)
 		epsctl_pause(m->epsctl);
 }
@@ -171,6 +178,37 @@ static enum err make_elector(struct manager *m, struct errbuf *eb)
 	return e;
 }
 
+static enum err make_allocctl(struct manager *m, struct errbuf *eb)
+{
+	struct recorder_options ro = {
+		.controller = "svc-controllers-allocator",
+		.instance = m->identity,
+	};
+	struct allocctl_options o = {
+		.alloc = m->opts.alloc,
+		.repair_interval_ms = m->opts.repair_interval_ms,
+		.bind_address = m->opts.webhook_bind_address,
+		.port = m->opts.webhook_port,
+		.cert_file = m->opts.tls_cert_file,
+		.key_file = m->opts.tls_key_file,
+		.api = m->api,
+		.services = informer_store(m->inf[INF_SERVICES]),
+		.gate = m->le ? gate : NULL,
+		.gate_ctx = m->le,
+	};
+	struct informer_handlers h;
+	enum err e;
+
+	m->alloc_rec = recorder_new(m->api, &ro);
+	o.rec = m->alloc_rec;
+	e = allocctl_new(&o, &m->alloc, eb);
+	if (e != ERR_OK)
+		return e;
+	allocctl_service_handlers(m->alloc, &h);
+	informer_add_handlers(m->inf[INF_SERVICES], &h);
+	return ERR_OK;
+}
+
 enum err manager_new(const struct kubeconfig *cfg,
 		     const struct manager_options *opts, struct manager **out,
 		     struct errbuf *eb)
@@ -193,6 +231,8 @@ enum err manager_new(const struct kubeconfig *cfg,
 		e = errbuf_set(eb, ERR_INVALID, "cannot set up the EndpointSlice controller");
 	if (e == ERR_OK && m->opts.leader_elect)
 		e = make_elector(m, eb);
+	if (e == ERR_OK && m->opts.run_allocator)
+		e = make_allocctl(m, eb);
 	if (e != ERR_OK) {
 		manager_free(m);
 		return e;
@@ -216,9 +256,14 @@ static int metrics_page(struct manager *m, struct buf *body,
 		.n_informers = INF__COUNT,
 	};
 
+	struct metrics_writer w = METRICS_WRITER_INIT(body);
+
 	for (int i = 0; i < INF__COUNT; i++)
 		src.informers[i] = m->inf[i];
-	if (metrics_render(&src, body) != ERR_OK) {
+	w.err = metrics_render(&src, body);
+	if (m->alloc && w.err == ERR_OK)
+		allocctl_metrics(m->alloc, &w);
+	if (w.err != ERR_OK) {
 		buf_reset(body);
 		return 500;
 	}
@@ -330,22 +375,27 @@ enum err manager_start(struct manager *m, struct errbuf *eb)
 					  "cannot start the %s informer thread",
 					  kube_kind_name(informer_kind(m->inf[i])));
 	m->started = true;
+	/* Before the caches sync: until this replica leads and has repaired,
+	 * the webhook answers "allowed, no patch", which is always safe. */
+	e = m->alloc ? allocctl_start(m->alloc, eb) : ERR_OK;
+	if (e != ERR_OK)
+		return e;
 	for (int i = 0; i < INF__COUNT; i++)
 		if (!informer_wait_synced(m->inf[i], timeout))
 			return errbuf_set(eb, ERR_TIMEOUT,
 					  "the %s cache did not sync",
 					  kube_kind_name(informer_kind(m->inf[i])));
-	/* NEEDSWORK: when the allocator's webhook lands, /readyz must also
-	 * wait for it to serve and, where admission needs the allocation
-	 * Lease, for leadership; today only the caches count. */
+	/* The process is ready when its caches are (a standby too, so a
+	 * rolling update can proceed); admission readiness, which follows
+	 * leadership, is the webhook server's own /readyz. */
 	if (m->ops)
 		webhook_set_ready(m->ops, true);
-	if (!m->epsctl)
+	if (m->epsctl)
+		log_info("endpointslice controller started workers=%d max-endpoints-per-slice=%d managed-by=%s",
+			 m->opts.workers, m->opts.max_per_slice,
+			 m->opts.managed_by);
+	if (!m->epsctl && !m->alloc)
 		return ERR_OK;
-	/* Node ratios first, so no Service loses its hints at start-up
-	 * (endpointslice.md §6.2 recommendation). */
-	log_info("endpointslice controller started workers=%d max-endpoints-per-slice=%d managed-by=%s",
-		 m->opts.workers, m->opts.max_per_slice, m->opts.managed_by);
 	if (m->le) {
 		/* A warm standby until the Lease is ours. */
 		if (leaderelect_start(m->le) != ERR_OK)
@@ -410,6 +460,8 @@ void manager_stop(struct manager *m)
 	/* Leader work stops first, then the Lease is released. */
 	if (m->le)
 		leaderelect_stop(m->le);
+	if (m->alloc)
+		allocctl_stop(m->alloc);
 	if (m->epsctl) {
 		epsctl_stop(m->epsctl);
 		log_epsctl_totals(m, "stopped");
@@ -427,6 +479,8 @@ void manager_free(struct manager *m)
 	webhook_free(m->ops);
 	leaderelect_free(m->le);
 	epsctl_free(m->epsctl);
+	allocctl_free(m->alloc);
+	recorder_free(m->alloc_rec);
 	for (int i = 0; i < INF__COUNT; i++)
 		informer_free(m->inf[i]);
 	recorder_free(m->rec);

@@ -20,6 +20,8 @@
  * and controllers run their own threads.
  */
 
+#include "allocator.h"
+
 struct errbuf;
 struct kubeconfig;
 struct manager;
@@ -44,6 +46,11 @@ struct manager_options {
 	int secure_port;	  /* --secure-port; 0: no listener */
 	const char *tls_cert_file; /* --tls-cert-file; NULL: plain HTTP */
 	const char *tls_key_file;  /* --tls-private-key-file; with the cert */
+	bool run_allocator;	   /* the ClusterIP / NodePort allocator */
+	struct allocator_options alloc; /* its ranges and record */
+	int64_t repair_interval_ms;	/* --repair-interval */
+	const char *webhook_bind_address; /* --webhook-bind-address */
+	int webhook_port;		  /* --webhook-port; 0: ephemeral */
 };
 
 struct manager_counts {
