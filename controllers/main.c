@@ -343,6 +343,8 @@ struct replay_cli {
 	bool stats;
 	long long sync_every;
 	long long seed;
+	const char *service_cidrs;
+	const char *node_port_range;
 	long long verbosity;
 	bool help;
 };
@@ -371,6 +373,14 @@ static const struct flag replay_flags[] = {
 	  1000000000, NULL },
 	{ "seed", FLAG_INT, &rcli.seed, "1",
 	  "Seed of generated names and UIDs", 0, 0, NULL },
+	{ "service-cluster-ip-range", FLAG_STRING, &rcli.service_cidrs,
+	  REPLAY_SERVICE_CIDRS_DEFAULT,
+	  "CIDR(s) the trace's Services get ClusterIPs from, one or an IPv4,IPv6 pair (the default is kubeadm's, not kube-apiserver's historical 10.0.0.0/24)",
+	  0, 0, NULL },
+	{ "service-node-port-range", FLAG_STRING, &rcli.node_port_range,
+	  REPLAY_NODE_PORT_RANGE_DEFAULT,
+	  "Port range (inclusive) the trace's Services get node ports from", 0,
+	  0, NULL },
 	{ "v", FLAG_INT, &rcli.verbosity, "0", "Log verbosity", 0, 10, "v" },
 	{ "help", FLAG_BOOL, &rcli.help, NULL, "Print this help and exit", 0,
 	  0, "h" },
@@ -390,7 +400,16 @@ static int replay_main(int argc, char **argv)
 	if (rcli.help) {
 		(void)printf("Usage: svc-controllers replay --trace FILE [flags]\n\n"
 			     "Replays recorded watch events through the controllers against an\n"
-			     "in-memory API and prints the final objects as a kubectl-style List.\n\nFlags:\n");
+			     "in-memory API and prints the final objects as a kubectl-style List.\n\n"
+			     "Services pass through the allocator's admission as webhook requests:\n"
+			     "an ADDED or MODIFIED Service is a create (or, when one of that name is\n"
+			     "stored, an update) that gets its ClusterIPs and node ports from the\n"
+			     "ranges below, or is denied (taken or out-of-range value, full range)\n"
+			     "and then not stored, with one line on stderr:\n"
+			     "  svc-controllers replay: line N: service NS/NAME denied: CODE REASON: MESSAGE\n"
+			     "Denials leave the exit status 0. DELETED and type-changing MODIFIED\n"
+			     "events release values as the allocator's watch does. --print services\n"
+			     "shows the allocations; dynamic values are random, as upstream's.\n\nFlags:\n");
 		flags_usage(stdout, replay_flags, ARRAY_SIZE(replay_flags));
 		return 0;
 	}
@@ -409,7 +428,8 @@ static int replay_main(int argc, char **argv)
 	ro = (struct replay_options){ rcli.trace, (int)rcli.max_per_slice,
 				      rcli.managed_by, rcli.print, rcli.stats,
 				      rcli.sync_every, (uint64_t)rcli.seed,
-				      stdout };
+				      stdout, rcli.service_cidrs,
+				      rcli.node_port_range };
 	return replay_run(&ro);
 }
 

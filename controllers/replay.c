@@ -2,7 +2,8 @@
  * replay: the trace driver of `svc-controllers replay` (see replay.h). Each
  * line is peeked for its event type and object kind, decoded by the kube
  * stream decoder of that kind, applied to the in-memory API, and the
- * controllers are run to quiescence every sync_every events. One thread.
+ * controllers are run to quiescence every sync_every events. Services
+ * take the admission path of replay_admit.c first. One thread.
  */
 #include "base.h"
 #include "replay.h"
@@ -10,9 +11,11 @@
 #include <errno.h>
 #include <yajl/yajl_parse.h>
 
+#include "allocator.h"
 #include "epsctl.h"
 #include "informer.h"
 #include "memapi.h"
+#include "replay_internal.h"
 
 #define QUIESCE_ROUNDS 10000
 
@@ -20,9 +23,12 @@ struct replay {
 	const struct replay_options *opts;
 	struct memapi *api;
 	struct epsctl *ctl;
+	struct allocator *alloc; /* admission and watch of Services */
 	uint64_t events;
 	uint64_t malformed;
 	uint64_t skipped;
+	uint64_t denied;	 /* Services admission refused */
+	uint64_t failed;	 /* events a patch or record failure dropped */
 	uint64_t syncs;
 	/* Still in the trace's leading run of ADDED events: the state that
 	 * existed at the start, which a controller lists before it acts. */
@@ -211,6 +217,31 @@ static const char *read_event(const char *line, size_t n, struct line_ctx *lc,
 	return NULL;
 }
 
+/* A refused event is logged as any other kind's; a failure also makes the
+ * exit status 1, since the output then misses a change the trace made. */
+static void apply_service(struct replay *r, const struct line_ctx *lc,
+			  unsigned long lineno)
+{
+	struct errbuf eb = ERRBUF_INIT;
+
+	switch (replay__service_event(r->alloc, r->api, lc->type, lc->obj,
+				      lineno, &eb)) {
+	case REPLAY__STORED:
+		break;
+	case REPLAY__DENIED:
+		r->denied++;
+		break;
+	case REPLAY__REFUSED:
+		log_warn("%s:%lu: %s", r->opts->trace, lineno, eb.msg);
+		break;
+	case REPLAY__FAILED:
+		r->failed++;
+		log_error("%s:%lu: %s; event skipped", r->opts->trace, lineno,
+			  eb.msg);
+		break;
+	}
+}
+
 static void apply_line(struct replay *r, const char *line, size_t n,
 		       unsigned long lineno)
 {
@@ -233,7 +264,9 @@ static void apply_line(struct replay *r, const char *line, size_t n,
 		r->initial = false;
 		quiesce(r);
 	}
-	if (memapi_apply(r->api, lc.type, lc.obj, &eb) != ERR_OK)
+	if (lc.obj->kind == KUBE_KIND_SERVICE)
+		apply_service(r, &lc, lineno);
+	else if (memapi_apply(r->api, lc.type, lc.obj, &eb) != ERR_OK)
 		log_warn("%s:%lu: %s", r->opts->trace, lineno, eb.msg);
 	r->events++;
 }
@@ -305,7 +338,8 @@ static void print_stats(struct replay *r, double secs)
 	(void)fprintf(stderr,
 		      "replay: events=%llu malformed=%llu skipped=%llu seconds=%.3f events_per_second=%.0f\n"
 		      "replay: syncs=%llu success=%llu error=%llu stale=%llu endpoints_added=%llu endpoints_removed=%llu\n"
-		      "replay: writes create/EndpointSlice=%llu update/EndpointSlice=%llu delete/EndpointSlice=%llu rejected=%llu events_recorded=%llu\n",
+		      "replay: writes create/EndpointSlice=%llu update/EndpointSlice=%llu delete/EndpointSlice=%llu rejected=%llu events_recorded=%llu\n"
+		      "replay: services=%llu denied=%llu failed=%llu\n",
 		      (unsigned long long)r->events,
 		      (unsigned long long)r->malformed,
 		      (unsigned long long)r->skipped, secs,
@@ -320,7 +354,11 @@ static void print_stats(struct replay *r, double secs)
 		      (unsigned long long)ms.updates[KUBE_KIND_ENDPOINTSLICE],
 		      (unsigned long long)ms.deletes[KUBE_KIND_ENDPOINTSLICE],
 		      (unsigned long long)ms.rejected,
-		      (unsigned long long)ms.events_recorded);
+		      (unsigned long long)ms.events_recorded,
+		      (unsigned long long)store_count(
+			  memapi_store(r->api, KUBE_KIND_SERVICE)),
+		      (unsigned long long)r->denied,
+		      (unsigned long long)r->failed);
 }
 
 /* ---- The run ---------------------------------------------------------------- */
@@ -350,9 +388,23 @@ static enum err setup(struct replay *r, struct errbuf *eb)
 		.workers = 1,
 		.immediate = true,
 	};
+	struct allocator_options ao = {
+		.service_cidrs = r->opts->service_cidrs
+					 ? r->opts->service_cidrs
+					 : REPLAY_SERVICE_CIDRS_DEFAULT,
+		.node_port_range = r->opts->node_port_range
+					   ? r->opts->node_port_range
+					   : REPLAY_NODE_PORT_RANGE_DEFAULT,
+		.db_path = ":memory:",
+	};
 	struct epsctl_sources src;
 	struct epsctl_writer w;
+	enum err e;
 
+	/* Its errors name the flag and the value. */
+	e = allocator_new(&ao, &r->alloc, eb);
+	if (e != ERR_OK)
+		return e;
 	r->api = memapi_new(r->opts->seed);
 	src = (struct epsctl_sources){
 		memapi_store(r->api, KUBE_KIND_POD),
@@ -424,6 +476,11 @@ static int finish(struct replay *r, int64_t start)
 			  (unsigned long long)r->malformed);
 		rc = 1;
 	}
+	if (r->failed) {
+		log_error("replay: %llu Service events could not be applied",
+			  (unsigned long long)r->failed);
+		rc = 1;
+	}
 	return rc;
 }
 
@@ -432,11 +489,12 @@ int replay_run(const struct replay_options *opts)
 	struct replay r = { .opts = opts, .initial = true };
 	struct errbuf eb = ERRBUF_INIT;
 	int64_t start = clock_mono_ns();
+	enum err e = setup(&r, &eb);
 	int rc = 0;
 
-	if (setup(&r, &eb) != ERR_OK) {
+	if (e != ERR_OK) {
 		log_error("replay: %s", eb.msg);
-		rc = 2;
+		rc = e == ERR_INVALID ? 2 : 1;
 	} else if (!run_trace(&r)) {
 		rc = 1;
 	} else {
@@ -444,5 +502,6 @@ int replay_run(const struct replay_options *opts)
 	}
 	epsctl_free(r.ctl);
 	memapi_free(r.api);
+	allocator_free(r.alloc);
 	return rc;
 }

@@ -7,7 +7,10 @@
  * correct pre-existing slice with zero writes (--stats), determinism (same
  * trace → same bytes; another seed → same endpoints, other names) and
  * --sync-every 1 vs 1000 giving the same endpoints per (Service, address
- * type, port set).
+ * type, port set). Services pass through the allocator's admission
+ * (issue 4): dynamic values are random, so those traces are checked by
+ * property (in range, unique), and by golden files only where the range
+ * leaves one choice; denials are checked on stderr.
  */
 #include "base.h"
 #include "replay.h"
@@ -15,7 +18,11 @@
 
 #include <unistd.h>
 
+#include "cidr.h"
 #include "kube.h"
+#include "../controllers/replay_internal.h"
+
+#define DUAL "10.96.0.0/16,fd00::/108"
 
 struct run {
 	int rc;
@@ -46,24 +53,45 @@ static void slurp_fd(int fd, struct buf *b)
 		BUG_ON(buf_add(b, chunk, (size_t)n) != ERR_OK);
 }
 
+/* What a run varies; zero fields take the defaults of run_trace. */
+struct trace_opts {
+	long long sync_every;
+	uint64_t seed;
+	int max_per_slice;
+	const char *print;	     /* NULL: "endpointslices" */
+	const char *cidrs;	     /* NULL: trace_cidrs(name) */
+	const char *node_ports;	     /* NULL: replay's default */
+};
+
+/* The Service range a trace needs: dual stack where it has IPv6 Services. */
+static const char *trace_cidrs(const char *name)
+{
+	if (strcmp(name, "dualstack.jsonl") == 0 ||
+	    strcmp(name, "admission.jsonl") == 0)
+		return DUAL;
+	return NULL;
+}
+
 /*
  * Runs replay_run on tests/data/replay/<name> with stderr captured (the
- * logs and --stats go there).
+ * logs, denials and --stats go there).
  */
-static void run_trace(const char *name, long long sync_every, uint64_t seed,
-		      int max_per_slice, struct run *r)
+static void run_with(const char *name, const struct trace_opts *t,
+		     struct run *r)
 {
 	FILE *tmp = tmpfile();
 	FILE *out;
 	int saved;
 	struct replay_options o = {
 		.trace = trace_path(name),
-		.max_per_slice = max_per_slice,
+		.max_per_slice = t->max_per_slice ? t->max_per_slice : 100,
 		.managed_by = "endpointslice-controller.k8s.io",
-		.print = "endpointslices",
+		.print = t->print ? t->print : "endpointslices",
 		.stats = true,
-		.sync_every = sync_every,
-		.seed = seed,
+		.sync_every = t->sync_every ? t->sync_every : 1,
+		.seed = t->seed ? t->seed : 1,
+		.service_cidrs = t->cidrs ? t->cidrs : trace_cidrs(name),
+		.node_port_range = t->node_ports,
 	};
 
 	memset(r, 0, sizeof(*r));
@@ -83,6 +111,15 @@ static void run_trace(const char *name, long long sync_every, uint64_t seed,
 	CHECK_INT_EQ(fclose(out), 0);
 	slurp_fd(fileno(tmp), &r->err);
 	(void)fclose(tmp);
+}
+
+static void run_trace(const char *name, long long sync_every, uint64_t seed,
+		      int max_per_slice, struct run *r)
+{
+	struct trace_opts t = { sync_every, seed, max_per_slice, NULL, NULL,
+				NULL };
+
+	run_with(name, &t, r);
 }
 
 static void run_release(struct run *r)
@@ -222,12 +259,12 @@ static void check_same_lines(const struct unit_lines *a, const struct unit_lines
 
 /* ---- Cases ---------------------------------------------------------------- */
 
-/* Runs <name>.jsonl and compares the output byte for byte with
- * <name>.expected.json. */
-static void check_expected(const char *name, long long sync_every, int want_rc)
+/* Runs <name>.jsonl with t and compares the output byte for byte with
+ * <name>.expected.json; r keeps the run for more checks. */
+static void run_golden(const char *name, const struct trace_opts *t,
+		       int want_rc, struct run *r)
 {
 	char trace[128], expected[128];
-	struct run r;
 	size_t len;
 	char *want;
 
@@ -235,15 +272,25 @@ static void check_expected(const char *name, long long sync_every, int want_rc)
 	(void)snprintf(expected, sizeof(expected), "replay/%s.expected.json",
 		       name);
 	want = unit_read_data(expected, &len);
-	run_trace(trace, sync_every, 1, 100, &r);
-	CHECK_INT_EQ(r.rc, want_rc);
-	if (r.out_len != len || memcmp(r.out, want, len) != 0)
-		printf("# %s: got\n%s# want\n%s", name, r.out, want);
-	CHECK_INT_EQ(r.out_len, len);
-	CHECK(memcmp(r.out, want, len) == 0);
+	run_with(trace, t, r);
+	CHECK_INT_EQ(r->rc, want_rc);
+	if (r->out_len != len || memcmp(r->out, want, len) != 0)
+		printf("# %s: got\n%s# want\n%s", name, r->out, want);
+	CHECK_INT_EQ(r->out_len, len);
+	CHECK(memcmp(r->out, want, len) == 0);
+	free(want);
+}
+
+static void check_expected(const char *name, long long sync_every, int want_rc)
+{
+	struct trace_opts t = { .sync_every = sync_every };
+	struct run r;
+
+	run_golden(name, &t, want_rc, &r);
 	CHECK_INT_EQ(stat_of(&r, "malformed"), want_rc ? 3 : 0);
 	CHECK_INT_EQ(stat_of(&r, "rejected"), 0);
-	free(want);
+	/* Every Service of these traces asks for its own free address. */
+	CHECK_INT_EQ(stat_of(&r, "denied"), 0);
 	run_release(&r);
 }
 
@@ -429,6 +476,386 @@ static void sync_every_1_and_1000_same_endpoints(void)
 	}
 }
 
+/* ---- Services through admission (issue 4) ------------------------------ */
+
+struct services {
+	size_t n;
+	struct kube_object *v[16]; /* one reference each */
+};
+
+static enum err collect_service(void *ctx, struct kube_event *ev)
+{
+	struct services *ss = ctx;
+
+	if (ss->n < ARRAY_SIZE(ss->v))
+		ss->v[ss->n++] = ev->obj;
+	else
+		kube_object_unref(ev->obj);
+	ev->obj = NULL;
+	return ERR_OK;
+}
+
+/* Decodes a --print services List. */
+static void decode_services(const struct run *r, struct services *ss)
+{
+	struct kube_stream_options so = { .kind = KUBE_KIND_SERVICE,
+					  .mode = KUBE_STREAM_LIST,
+					  .on_event = collect_service,
+					  .ctx = ss };
+	struct kube_stream *s = kube_stream_new(&so);
+	struct errbuf eb = ERRBUF_INIT;
+	enum err e = kube_stream_feed(s, r->out, r->out_len, &eb);
+
+	if (e == ERR_OK)
+		e = kube_stream_finish(s, &eb);
+	kube_stream_free(s);
+	if (e != ERR_OK)
+		unit_fail(__FILE__, __LINE__, "decoding the output: %s", eb.msg);
+}
+
+static void services_release(struct services *ss)
+{
+	for (size_t i = 0; i < ss->n; i++)
+		kube_object_unref(ss->v[i]);
+	ss->n = 0;
+}
+
+static const struct kube_service *find_service(const struct services *ss,
+					       const char *name)
+{
+	for (size_t i = 0; i < ss->n; i++)
+		if (strcmp(ss->v[i]->meta.name, name) == 0)
+			return kube_service(ss->v[i]);
+	return NULL;
+}
+
+static bool ip_in(const char *ip, const char *prefix)
+{
+	struct cidr c;
+	struct cidr_addr a;
+
+	return cidr_parse(prefix, &c, NULL) == ERR_OK &&
+	       cidr_addr_parse(ip, &a, NULL) == ERR_OK && cidr_contains(&c, &a);
+}
+
+/* s has n clusterIPs of families fam (clusterIP the first), each in the
+ * family's half of DUAL; they are added to ips. */
+static void check_ips(const struct kube_service *s, uint32_t n,
+		      const enum kube_ip_family *fam, struct unit_lines *ips)
+{
+	CHECK_NOT_NULL(s);
+	CHECK_INT_EQ(s->n_cluster_ips, n);
+	CHECK_INT_EQ(s->n_families, n);
+	CHECK_STR_EQ(s->cluster_ip, s->cluster_ips[0]);
+	for (uint32_t i = 0; i < n; i++) {
+		CHECK_INT_EQ(s->families[i], fam[i]);
+		CHECK(ip_in(s->cluster_ips[i], fam[i] == KUBE_FAMILY_IPV4
+						       ? "10.96.0.0/16"
+						       : "fd00::/108"));
+		unit_lines_add(ips, s->cluster_ips[i]);
+	}
+}
+
+/* s has n_np node ports (and a health check port when hc), all in the
+ * default range; they are added to ports. */
+static void check_node_ports(const struct kube_service *s, uint32_t n_np,
+			     bool hc, struct unit_lines *ports)
+{
+	uint32_t seen = 0;
+	char one[16];
+
+	CHECK_NOT_NULL(s);
+	for (uint32_t i = 0; i < s->n_ports; i++) {
+		int32_t p = s->ports[i].node_port;
+
+		if (!p)
+			continue;
+		seen++;
+		CHECK(p >= 30000 && p <= 32767);
+		(void)snprintf(one, sizeof(one), "%d", p);
+		unit_lines_add(ports, one);
+	}
+	CHECK_INT_EQ(seen, n_np);
+	CHECK_INT_EQ(s->health_check_node_port != 0, hc);
+	if (hc) {
+		CHECK(s->health_check_node_port >= 30000 &&
+		      s->health_check_node_port <= 32767);
+		(void)snprintf(one, sizeof(one), "%d", s->health_check_node_port);
+		unit_lines_add(ports, one);
+	}
+}
+
+static void check_unique(struct unit_lines *l, size_t n)
+{
+	unit_lines_sort(l);
+	CHECK_INT_EQ(l->n, n);
+	for (size_t i = 1; i < l->n; i++)
+		CHECK(strcmp(l->v[i - 1], l->v[i]) != 0);
+}
+
+#define DENIED(line, svc) "svc-controllers replay: line " line ": service default/" svc " denied: "
+
+static void check_admission_denials(const struct run *r)
+{
+	CHECK_INT_EQ(stat_of(r, "denied"), 2);
+	CHECK_CONTAINS(r->err.data,
+		       DENIED("8", "dup") "422 Invalid: Service \"dup\" is invalid: spec.clusterIPs: Invalid value: [\"10.96.5.5\"]: failed to allocate IP 10.96.5.5: provided IP is already allocated\n");
+	CHECK_CONTAINS(r->err.data,
+		       DENIED("9", "badport") "422 Invalid: Service \"badport\" is invalid: spec.ports[0].nodePort: Invalid value: 40000: provided port is not in the valid range. The range of valid ports is 30000-32767\n");
+}
+
+/* Every kind of Service, checked by property: dynamic picks are random. */
+static void admission_allocates_every_kind(void)
+{
+	static const enum kube_ip_family v4[] = { KUBE_FAMILY_IPV4 };
+	static const enum kube_ip_family v6[] = { KUBE_FAMILY_IPV6 };
+	static const enum kube_ip_family dual[] = { KUBE_FAMILY_IPV4,
+						    KUBE_FAMILY_IPV6 };
+	struct trace_opts t = { .print = "services" };
+	struct unit_lines ips = { 0 }, ports = { 0 };
+	struct services ss = { 0 };
+	const struct kube_service *s;
+	struct run r;
+
+	run_with("admission.jsonl", &t, &r);
+	CHECK_INT_EQ(r.rc, 0);
+	check_admission_denials(&r);
+	decode_services(&r, &ss);
+	CHECK_INT_EQ(ss.n, 8);
+	CHECK_NULL(find_service(&ss, "dup"));
+	CHECK_NULL(find_service(&ss, "badport"));
+	check_ips(find_service(&ss, "cip"), 1, v4, &ips);
+	check_node_ports(find_service(&ss, "cip"), 0, false, &ports);
+	check_ips(find_service(&ss, "np"), 1, v4, &ips);
+	check_node_ports(find_service(&ss, "np"), 2, false, &ports);
+	check_ips(find_service(&ss, "lb"), 1, v4, &ips);
+	check_node_ports(find_service(&ss, "lb"), 1, true, &ports);
+	check_ips(find_service(&ss, "ds"), 2, dual, &ips);
+	check_ips(find_service(&ss, "v6"), 1, v6, &ips);
+	s = find_service(&ss, "fixed");
+	CHECK_NOT_NULL(s);
+	CHECK_STR_EQ(s->cluster_ip, "10.96.5.5");
+	unit_lines_add(&ips, s->cluster_ip);
+	s = find_service(&ss, "hl");
+	CHECK_NOT_NULL(s);
+	CHECK_STR_EQ(s->cluster_ip, "None");
+	check_node_ports(s, 0, false, &ports);
+	s = find_service(&ss, "ext");
+	CHECK_NOT_NULL(s);
+	CHECK_NULL(s->cluster_ip);
+	CHECK_INT_EQ(s->n_cluster_ips, 0);
+	check_unique(&ips, 7);
+	check_unique(&ports, 4);
+	unit_lines_free(&ips);
+	unit_lines_free(&ports);
+	services_release(&ss);
+	run_release(&r);
+}
+
+/* A /29 has 6 usable addresses: six Services get all of them. */
+static void full_range_denies_the_seventh(void)
+{
+	struct trace_opts t = { .print = "services", .cidrs = "10.0.0.0/29" };
+	struct unit_lines ips = { 0 };
+	struct services ss = { 0 };
+	char want[32];
+	struct run r;
+
+	run_with("full.jsonl", &t, &r);
+	CHECK_INT_EQ(r.rc, 0);
+	CHECK_INT_EQ(stat_of(&r, "denied"), 1);
+	CHECK_CONTAINS(r.err.data,
+		       DENIED("7", "s7") "500 InternalError: Internal error occurred: failed to allocate a serviceIP: range is full\n");
+	decode_services(&r, &ss);
+	CHECK_INT_EQ(ss.n, 6);
+	CHECK_NULL(find_service(&ss, "s7"));
+	for (size_t i = 0; i < ss.n; i++)
+		unit_lines_add(&ips, kube_service(ss.v[i])->cluster_ip);
+	unit_lines_sort(&ips);
+	CHECK_INT_EQ(ips.n, 6);
+	for (size_t i = 0; i < ips.n; i++) {
+		(void)snprintf(want, sizeof(want), "10.0.0.%zu", i + 1);
+		CHECK_STR_EQ(ips.v[i], want);
+	}
+	unit_lines_free(&ips);
+	services_release(&ss);
+	run_release(&r);
+}
+
+/* A /30 forces every pick, so the output is golden: the address a's
+ * DELETED frees is the one c gets. */
+static void deleted_service_ip_is_reused(void)
+{
+	struct trace_opts t = { .print = "services", .cidrs = "10.0.0.0/30" };
+	struct run r;
+
+	run_golden("reuse-ip", &t, 0, &r);
+	CHECK_INT_EQ(stat_of(&r, "denied"), 1);
+	CHECK_CONTAINS(r.err.data,
+		       DENIED("3", "c") "500 InternalError: Internal error occurred: failed to allocate a serviceIP: range is full\n");
+	CHECK(strstr(r.err.data, "line 5:") == NULL);
+	run_release(&r);
+}
+
+/* Two node ports force every pick: a type change to NodePort gets the
+ * free one, a change back to ClusterIP and a DELETED free theirs. */
+static void type_change_and_delete_release_node_ports(void)
+{
+	struct trace_opts t = { .print = "services",
+				.node_ports = "30000-30001" };
+	struct run r;
+
+	run_golden("reuse-port", &t, 0, &r);
+	CHECK_INT_EQ(stat_of(&r, "denied"), 2);
+	CHECK_CONTAINS(r.err.data,
+		       DENIED("4", "np2") "500 InternalError: Internal error occurred: failed to allocate a nodePort: range is full\n");
+	CHECK_CONTAINS(r.err.data,
+		       DENIED("5", "np3") "422 Invalid: Service \"np3\" is invalid: spec.ports[0].nodePort: Invalid value: 30001: provided port is already allocated\n");
+	CHECK_INT_EQ(stat_of(&r, "services"), 3);
+	run_release(&r);
+}
+
+/* The forced traces print the same bytes every time. */
+static void forced_services_same_bytes(void)
+{
+	static const struct {
+		const char *trace;
+		struct trace_opts t;
+	} runs[] = {
+		{ "reuse-ip.jsonl", { .print = "all", .cidrs = "10.0.0.0/30" } },
+		{ "reuse-port.jsonl",
+		  { .print = "all", .node_ports = "30000-30001" } },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(runs); i++) {
+		struct run a, b;
+
+		run_with(runs[i].trace, &runs[i].t, &a);
+		run_with(runs[i].trace, &runs[i].t, &b);
+		CHECK_INT_EQ(a.rc, 0);
+		CHECK_INT_EQ(a.out_len, b.out_len);
+		CHECK(memcmp(a.out, b.out, a.out_len) == 0);
+		run_release(&a);
+		run_release(&b);
+	}
+}
+
+static void bad_ranges_exit_2(void)
+{
+	struct trace_opts t = { .cidrs = "10.96.0.0/33" };
+	struct run r;
+
+	run_with("basic.jsonl", &t, &r);
+	CHECK_INT_EQ(r.rc, 2);
+	CHECK_CONTAINS(r.err.data,
+		       "--service-cluster-ip-range \"10.96.0.0/33\"");
+	run_release(&r);
+	t = (struct trace_opts){ .node_ports = "32767-30000" };
+	run_with("basic.jsonl", &t, &r);
+	CHECK_INT_EQ(r.rc, 2);
+	CHECK_CONTAINS(r.err.data, "--service-node-port-range \"32767-30000\"");
+	run_release(&r);
+}
+
+/* ---- The admission patch applier ------------------------------------------ */
+
+/* Decodes a Service written with ' for ". */
+static struct kube_object *service_from(const char *text)
+{
+	struct errbuf eb = ERRBUF_INIT;
+	struct kube_object *o = NULL;
+	char *json = xstrdup(text);
+
+	for (char *p = json; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	if (kube_object_decode(KUBE_KIND_SERVICE, json, strlen(json), &o,
+			       &eb) != ERR_OK) {
+		free(json);
+		unit_fail(__FILE__, __LINE__, "decode: %s", eb.msg);
+	}
+	free(json);
+	return o;
+}
+
+/* replay__patch_apply with ops written with ' for ". */
+static enum err patch(struct kube_object *o, const char *text,
+		      struct errbuf *eb)
+{
+	char *ops = xstrdup(text);
+	enum err e;
+
+	for (char *p = ops; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	*eb = (struct errbuf)ERRBUF_INIT;
+	e = replay__patch_apply(o, ops, eb);
+	free(ops);
+	return e;
+}
+
+#define PATCH_SVC                                                             \
+	"{'metadata':{'name':'p','namespace':'default'},'spec':{"            \
+	"'type':'LoadBalancer','ports':[{'port':80},{'port':53,"             \
+	"'protocol':'UDP','nodePort':30001}]}}"
+
+static void patch_sets_every_allocator_path(void)
+{
+	struct kube_object *o = service_from(PATCH_SVC);
+	const struct kube_service *s = kube_service(o);
+	struct errbuf eb;
+
+	CHECK_OK(patch(o, "", &eb));
+	CHECK_OK(replay__patch_apply(o, NULL, &eb));
+	CHECK_OK(patch(o,
+		       "{'op':'add','path':'/spec/clusterIP','value':'10.96.0.9'},"
+		       "{'op':'add','path':'/spec/clusterIPs','value':['10.96.0.9','fd00::9']},"
+		       "{'op':'add','path':'/spec/ipFamilies','value':['IPv4','IPv6']},"
+		       "{'op':'add','path':'/spec/ports/0/nodePort','value':30000},"
+		       "{'op':'replace','path':'/spec/ports/1/nodePort','value':30053},"
+		       "{'op':'add','path':'/spec/healthCheckNodePort','value':30099}",
+		       &eb));
+	CHECK_STR_EQ(s->cluster_ip, "10.96.0.9");
+	CHECK_INT_EQ(s->n_cluster_ips, 2);
+	CHECK_STR_EQ(s->cluster_ips[1], "fd00::9");
+	CHECK_INT_EQ(s->n_families, 2);
+	CHECK_INT_EQ(s->families[1], KUBE_FAMILY_IPV6);
+	CHECK_INT_EQ(s->ports[0].node_port, 30000);
+	CHECK_INT_EQ(s->ports[1].node_port, 30053);
+	CHECK_INT_EQ(s->health_check_node_port, 30099);
+	kube_object_unref(o);
+}
+
+static void patch_refuses_what_it_does_not_know(void)
+{
+	static const struct {
+		const char *ops;
+		const char *msg;
+	} bad[] = {
+		{ "{'op':'remove','path':'/spec/clusterIP'}", "op \"remove\" not supported" },
+		{ "{'op':'add','path':'/spec/type','value':'NodePort'}", "/spec/type: path not supported" },
+		{ "{'op':'add','path':'/spec/ports/2/nodePort','value':30002}", "has 2 ports" },
+		{ "{'op':'add','path':'/spec/ports/01/nodePort','value':30002}", "path not supported" },
+		{ "{'op':'add','path':'/spec/ports/0/port','value':81}", "path not supported" },
+		{ "{'op':'add','path':'/spec/ports/0/nodePort','value':'x'}", "expected an integer" },
+		{ "{'op':'add','path':'/spec/ports/0/nodePort','value':70000}", "1..65535" },
+		{ "{'op':'add','path':'/spec/ipFamilies','value':['IPv5']}", "IPv4 or IPv6" },
+		{ "{'op':'add','path':'/spec/clusterIPs','value':[]}", "1 or 2 strings" },
+		{ "{'op':'add','path':'/spec/clusterIP'}", "value is missing" },
+		{ "{'path':'/spec/clusterIP','value':'x'}", "op and path" },
+		{ "{'op':'add'", "not a JSON array" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct kube_object *o = service_from(PATCH_SVC);
+		struct errbuf eb;
+
+		CHECK_ERR(patch(o, bad[i].ops, &eb), ERR_INVALID);
+		CHECK_CONTAINS(eb.msg, bad[i].msg);
+		kube_object_unref(o);
+	}
+}
+
 static const struct unit_case cases[] = {
 	UNIT_CASE(basic_ready_flip_terminating),
 	UNIT_CASE(named_ports_split_slices),
@@ -442,6 +869,14 @@ static const struct unit_case cases[] = {
 	UNIT_CASE(same_trace_same_bytes),
 	UNIT_CASE(other_seed_same_endpoints_other_names),
 	UNIT_CASE(sync_every_1_and_1000_same_endpoints),
+	UNIT_CASE(admission_allocates_every_kind),
+	UNIT_CASE(full_range_denies_the_seventh),
+	UNIT_CASE(deleted_service_ip_is_reused),
+	UNIT_CASE(type_change_and_delete_release_node_ports),
+	UNIT_CASE(forced_services_same_bytes),
+	UNIT_CASE(bad_ranges_exit_2),
+	UNIT_CASE(patch_sets_every_allocator_path),
+	UNIT_CASE(patch_refuses_what_it_does_not_know),
 };
 
 int main(int argc, char **argv)

@@ -19,8 +19,16 @@ def node(name, zone, n):
                        "conditions": [{"type": "Ready", "status": "True"}]}}
 
 
-def svc(name, n, selector, ports=None, ns="default", cluster_ip="10.96.0.10",
+# Services pass through the allocator's admission in replay, so each one
+# asks for its own ClusterIP, derived from its uid number (a taken one
+# would be denied).
+UNIQUE_IP = object()
+
+
+def svc(name, n, selector, ports=None, ns="default", cluster_ip=UNIQUE_IP,
         families=("IPv4",), labels=None, **spec):
+    if cluster_ip is UNIQUE_IP:
+        cluster_ip = "10.96.%d.%d" % (n >> 8, n & 0xff)
     s = {"selector": selector, "clusterIP": cluster_ip,
          "ipFamilies": list(families)}
     if selector is None:
@@ -216,3 +224,92 @@ for i in range(250):
                                ["10.5.%d.%d" % (i // 200, i % 200 + 1)],
                                True, t=1, labels={"app": "big"})))
 write("big", big)
+
+
+# ---- Admission (issue 4): a replayed Service is a webhook request ----------
+
+def aport(name, p, node_port=None, proto="TCP"):
+    d = {"name": name, "port": p, "protocol": proto, "targetPort": 8080}
+    if node_port:
+        d["nodePort"] = node_port
+    return d
+
+
+def asvc(name, n, **spec):
+    """A Service with exactly the given spec (no clusterIP unless given)."""
+    return {"kind": "Service", "apiVersion": "v1",
+            "metadata": {"name": name, "namespace": "default", "uid": uid(n)},
+            "spec": dict(selector={"app": name}, **spec)}
+
+
+# admission (--service-cluster-ip-range 10.96.0.0/16,fd00::/108): every kind
+# of Service, an explicit clusterIP honoured, then denied to a second
+# Service, and a nodePort out of range. Dynamic values: checked by property.
+HTTP = [aport("http", 80)]
+write("admission", [
+    ev("ADDED", asvc("cip", 0x401, ports=HTTP)),
+    ev("ADDED", asvc("np", 0x402, type="NodePort",
+                     ports=[aport("http", 80), aport("dns", 53, proto="UDP")])),
+    ev("ADDED", asvc("lb", 0x403, type="LoadBalancer",
+                     externalTrafficPolicy="Local", ports=HTTP)),
+    ev("ADDED", asvc("hl", 0x404, clusterIP="None", ports=HTTP)),
+    ev("ADDED", asvc("ext", 0x405, type="ExternalName",
+                     externalName="example.com")),
+    ev("ADDED", asvc("ds", 0x406, ipFamilyPolicy="RequireDualStack",
+                     ports=HTTP)),
+    ev("ADDED", asvc("fixed", 0x407, clusterIP="10.96.5.5",
+                     clusterIPs=["10.96.5.5"], ports=HTTP)),
+    ev("ADDED", asvc("dup", 0x408, clusterIP="10.96.5.5",
+                     clusterIPs=["10.96.5.5"], ports=HTTP)),
+    ev("ADDED", asvc("badport", 0x409, type="NodePort",
+                     ports=[aport("http", 80, 40000)])),
+    ev("ADDED", asvc("v6", 0x40a, ipFamilies=["IPv6"], ports=HTTP)),
+])
+
+# full (--service-cluster-ip-range 10.0.0.0/29: 6 usable addresses): the
+# seventh dynamic ClusterIP is denied.
+write("full", [ev("ADDED", asvc("s%d" % i, 0x410 + i, ports=HTTP))
+               for i in range(1, 8)])
+
+# reuse-ip (--service-cluster-ip-range 10.0.0.0/30: 10.0.0.1 and 10.0.0.2):
+# a takes .1, b is forced to .2, c is denied (full); deleting a frees .1,
+# which c then gets. Every value is forced: golden output.
+A_IP = asvc("a", 0x421, clusterIP="10.0.0.1", clusterIPs=["10.0.0.1"],
+            ports=HTTP)
+write("reuse-ip", [
+    ev("ADDED", A_IP),
+    ev("ADDED", asvc("b", 0x422, ports=HTTP)),
+    ev("ADDED", asvc("c", 0x423, ports=HTTP)),
+    ev("DELETED", A_IP),
+    ev("ADDED", asvc("c", 0x423, ports=HTTP)),
+])
+
+
+def ipsvc(name, n, ip, **spec):
+    return asvc(name, n, clusterIP=ip, clusterIPs=[ip], **spec)
+
+
+# reuse-port (--service-node-port-range 30000-30001, explicit clusterIPs):
+# np1 takes 30000; web's change ClusterIP→NodePort is forced to 30001; np2
+# is denied (full), np3's explicit 30001 too (taken); np1 back to ClusterIP
+# frees 30000, which np2 then gets; web's MODIFIED without clusterIP keeps
+# its address (the UPDATE refill); deleting np2 frees 30000 for np4.
+NP1 = ipsvc("np1", 0x431, "10.96.0.1", type="NodePort",
+            ports=[aport("http", 80, 30000)])
+NP2 = ipsvc("np2", 0x432, "10.96.0.3", type="NodePort", ports=HTTP)
+write("reuse-port", [
+    ev("ADDED", NP1),
+    ev("ADDED", ipsvc("web", 0x433, "10.96.0.2", ports=HTTP)),
+    ev("MODIFIED", ipsvc("web", 0x433, "10.96.0.2", type="NodePort",
+                         ports=HTTP)),
+    ev("ADDED", NP2),
+    ev("ADDED", ipsvc("np3", 0x434, "10.96.0.4", type="NodePort",
+                      ports=[aport("http", 80, 30001)])),
+    ev("MODIFIED", ipsvc("np1", 0x431, "10.96.0.1", ports=HTTP)),
+    ev("ADDED", NP2),
+    ev("MODIFIED", asvc("web", 0x433, type="NodePort",
+                        ports=[aport("http", 80, 30001)])),
+    ev("DELETED", NP2),
+    ev("ADDED", ipsvc("np4", 0x435, "10.96.0.5", type="NodePort",
+                      ports=HTTP)),
+])
