@@ -94,6 +94,12 @@ static void ips_json(const struct kube_service *s, char *out, size_t n)
 {
 	size_t off = (size_t)snprintf(out, n, "[");
 
+	/* The API server copies clusterIP into clusterIPs before admission;
+	 * a request that did not (replay, tests) shows the same list. */
+	if (s->n_cluster_ips == 0 && s->cluster_ip && s->cluster_ip[0]) {
+		(void)snprintf(out, n, "[\"%s\"]", s->cluster_ip);
+		return;
+	}
 	for (uint32_t i = 0; i < s->n_cluster_ips && off < n; i++)
 		off += (size_t)snprintf(out + off, n - off, "%s\"%s\"",
 					i ? ", " : "", s->cluster_ips[i]);

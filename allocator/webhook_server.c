@@ -234,6 +234,9 @@ static bool serve_one(struct webhook *w, struct webhook__io *io,
 
 	io->deadline_ns =
 	    clock_mono_ns() + (int64_t)w->o.request_timeout_ms * 1000000;
+	/* One response buffer serves every request of a keep-alive
+	 * connection: start each answer empty. */
+	buf_reset(&r->body);
 	e = webhook__http_read_head(io, w->o.max_header, &req, &he);
 	buf_init(&body, w->o.max_body);
 	if (e == ERR_OK)

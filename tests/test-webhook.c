@@ -472,6 +472,9 @@ static void test_server_mutate_keepalive(void)
 		CHECK_INT_EQ(request(c, webhook_port(w), "/mutate?timeout=10s",
 				     body, strlen(body), &out), 200);
 		CHECK_CONTAINS(out.data, uid);
+		/* One document per answer, not the connection's history. */
+		CHECK_NULL(strstr(strstr(out.data, "\"response\"") + 1,
+				  "\"response\""));
 		patch = patch_of(out.data);
 		CHECK_STR_EQ(patch, PATCH_WANT);
 		free(patch);
