@@ -64,6 +64,12 @@ static enum err check_options(const struct webhook_config_options *o,
 	if (!o->ca_file || !o->ca_file[0])
 		return errbuf_set(eb, ERR_INVALID,
 				  "webhook-config: --ca-file is required");
+	if (o->namespace_selector && o->namespace_selector[0] &&
+	    (o->namespace_selector[0] == '=' ||
+	     !strchr(o->namespace_selector, '=')))
+		return errbuf_set(eb, ERR_INVALID,
+				  "webhook-config: --namespace-selector \"%s\": want key=value",
+				  o->namespace_selector);
 	return ERR_OK;
 }
 
@@ -102,6 +108,25 @@ static void print_client(const struct webhook_config_options *o,
 	BUG_ON(e != ERR_OK);
 }
 
+/* One matchLabels entry limits the webhook to labelled namespaces. */
+static void print_selector(const struct webhook_config_options *o,
+			   struct buf *out)
+{
+	const char *sel = o->namespace_selector;
+	const char *eq = sel ? strchr(sel, '=') : NULL;
+	char *key;
+
+	if (!eq)
+		return;
+	key = xstrndup(sel, (size_t)(eq - sel));
+	BUG_ON(buf_adds(out, "    namespaceSelector:\n"
+			     "      matchLabels:\n        ") != ERR_OK);
+	kube_json_quote(out, key);
+	BUG_ON(buf_adds(out, ": ") != ERR_OK);
+	scalar(out, eq + 1);
+	free(key);
+}
+
 static void print_all(const struct webhook_config_options *o,
 		      const struct buf *ca64, struct buf *out)
 {
@@ -114,6 +139,7 @@ static void print_all(const struct webhook_config_options *o,
 	e |= buf_adds(out, "webhooks:\n  - name: ");
 	scalar(out, or (o->webhook_name, "allocate.svc-controllers.k8s.io"));
 	print_client(o, ca64, out);
+	print_selector(o, out);
 	e |= buf_adds(out, "    rules:\n"
 			   "      - apiGroups: [\"\"]\n"
 			   "        apiVersions: [\"v1\"]\n"

@@ -15,6 +15,7 @@
 #include "kubeconfig.h"
 #include "manager.h"
 #include "replay.h"
+#include "webhook.h"
 
 #define STATUS_INTERVAL_S 60
 
@@ -43,6 +44,13 @@ struct cli {
 	long long secure_port;
 	const char *tls_cert_file;
 	const char *tls_key_file;
+	const char *service_cidrs;
+	const char *node_port_range;
+	const char *allocator_db;
+	bool allocator_rebuild;
+	int64_t repair_interval_ms;
+	const char *webhook_bind_address;
+	long long webhook_port;
 	bool help;
 	bool version;
 };
@@ -75,8 +83,32 @@ static const struct flag flags[] = {
 	  "How long to wait for the caches to sync before giving up (0: forever)",
 	  0, 0, NULL },
 	{ "controllers", FLAG_STRING, &cli.controllers, "*",
-	  "Controllers to run: '*' for all, or a comma list of names, '-name' to disable one (names: endpointslice)",
+	  "Controllers to run: '*' for all, or a comma list of names, '-name' to disable one (names: endpointslice, allocator; '*' runs the allocator only when --service-cluster-ip-range is set)",
 	  0, 0, NULL },
+	/* The allocator: kube-apiserver's range flag names and defaults. */
+	{ "service-cluster-ip-range", FLAG_STRING, &cli.service_cidrs, NULL,
+	  "CIDR(s) to allocate ClusterIPs from: one, or two of different families (dual-stack, primary first); must equal or lie inside the API server's own. Setting it runs the allocator",
+	  0, 0, NULL },
+	{ "service-node-port-range", FLAG_STRING, &cli.node_port_range,
+	  "30000-32767", "Inclusive port range to allocate NodePorts from",
+	  0, 0, NULL },
+	{ "allocator-db", FLAG_STRING, &cli.allocator_db,
+	  "/var/lib/svc-controllers/allocator.db",
+	  "sqlite file holding the allocator's record (WAL, synchronous=FULL)",
+	  0, 0, NULL },
+	{ "allocator-rebuild", FLAG_BOOL, &cli.allocator_rebuild, "false",
+	  "Move a corrupt or foreign --allocator-db aside and rebuild it from the API instead of refusing to start",
+	  0, 0, NULL },
+	{ "repair-interval", FLAG_DURATION, &cli.repair_interval_ms, "3m",
+	  "How often the leader checks the allocator's record against all Services (and at every takeover)",
+	  0, 0, NULL },
+	{ "webhook-bind-address", FLAG_STRING, &cli.webhook_bind_address,
+	  "0.0.0.0",
+	  "The IP address on which the allocator serves the admission webhook (HTTPS with --tls-cert-file)",
+	  0, 0, NULL },
+	{ "webhook-port", FLAG_INT, &cli.webhook_port, "9443",
+	  "The port on which the allocator serves the admission webhook (POST /mutate, GET /healthz, GET /readyz: 200 only on the replica answering with allocations)",
+	  1, 65535, NULL },
 	{ "max-endpoints-per-slice", FLAG_INT, &cli.max_per_slice, "100",
 	  "The maximum number of endpoints added to one EndpointSlice", 1,
 	  1000, NULL },
@@ -135,20 +167,22 @@ static void usage(FILE *out)
 	(void)fprintf(out,
 		"svc-controllers: EndpointSlice controller and ClusterIP/NodePort allocator for Kubernetes\n\n"
 		"Usage: svc-controllers [flags]\n"
-		"       svc-controllers replay --trace FILE [flags]   (see 'svc-controllers replay --help')\n\nFlags:\n");
+		"       svc-controllers replay --trace FILE [flags]   (see 'svc-controllers replay --help')\n"
+		"       svc-controllers webhook-config --ca-file FILE [flags]   (see 'svc-controllers webhook-config --help')\n\nFlags:\n");
 	flags_usage(out, flags, ARRAY_SIZE(flags));
 }
 
 /* Which controllers --controllers selects (kube-controller-manager's
  * syntax: '*', names, '-name'). */
-static int parse_controllers(const char *spec, bool *epslice)
+static int parse_controllers(const char *spec, bool *epslice, bool *alloc,
+			     bool *alloc_named)
 {
 	char *copy = xstrdup(spec);
 	char *save;
 	bool all = false;
 	int rc = 0;
 
-	*epslice = false;
+	*epslice = *alloc = *alloc_named = false;
 	for (char *tok = copy; tok && *tok; tok = save) {
 		char *comma = strchr(tok, ',');
 		bool neg = tok[0] == '-';
@@ -159,7 +193,10 @@ static int parse_controllers(const char *spec, bool *epslice)
 			*comma = '\0';
 		if (strcmp(name, "*") == 0 && !neg) {
 			all = true;
-			*epslice = true;
+			*epslice = *alloc = true;
+		} else if (strcmp(name, "allocator") == 0) {
+			*alloc = !neg;
+			*alloc_named = !neg;
 		} else if (strcmp(name, "endpointslice") == 0 ||
 			   strcmp(name, "endpointslice-controller") == 0) {
 			*epslice = !neg;
@@ -197,6 +234,35 @@ static int check_listener_flags(void)
 		(void)fprintf(stderr, "svc-controllers: flag %s requires %s (both or neither; neither serves plain HTTP)\n",
 			      cert ? "--tls-cert-file" : "--tls-private-key-file",
 			      cert ? "--tls-private-key-file" : "--tls-cert-file");
+		return 2;
+	}
+	if (inet_pton(AF_INET, cli.webhook_bind_address, addr) != 1 &&
+	    inet_pton(AF_INET6, cli.webhook_bind_address, addr) != 1) {
+		(void)fprintf(stderr, "svc-controllers: invalid value \"%s\" for flag --webhook-bind-address: want a numeric IPv4 or IPv6 address\n",
+			      cli.webhook_bind_address);
+		return 2;
+	}
+	return 0;
+}
+
+/* The allocator runs when selected and given its range; the API server
+ * calls webhooks over HTTPS only, so it needs the certificate too. */
+static int check_allocator_flags(bool *alloc, bool named)
+{
+	if (!given(cli.service_cidrs)) {
+		if (named) {
+			(void)fprintf(stderr, "svc-controllers: --controllers names allocator but --service-cluster-ip-range is not set\n");
+			return 2;
+		}
+		*alloc = false;
+		return 0;
+	}
+	if (*alloc && !given(cli.tls_cert_file)) {
+		(void)fprintf(stderr, "svc-controllers: the allocator's webhook needs --tls-cert-file and --tls-private-key-file (the API server calls webhooks over HTTPS only)\n");
+		return 2;
+	}
+	if (*alloc && !given(cli.allocator_db)) {
+		(void)fprintf(stderr, "svc-controllers: invalid value \"\" for flag --allocator-db: want a file path\n");
 		return 2;
 	}
 	return 0;
@@ -277,6 +343,15 @@ static void manager_options_from_cli(struct manager_options *mo)
 		.secure_port = (int)cli.secure_port,
 		.tls_cert_file = given(cli.tls_cert_file) ? cli.tls_cert_file : NULL,
 		.tls_key_file = given(cli.tls_key_file) ? cli.tls_key_file : NULL,
+		.alloc = {
+			.service_cidrs = cli.service_cidrs,
+			.node_port_range = cli.node_port_range,
+			.db_path = cli.allocator_db,
+			.rebuild = cli.allocator_rebuild,
+		},
+		.repair_interval_ms = cli.repair_interval_ms,
+		.webhook_bind_address = cli.webhook_bind_address,
+		.webhook_port = (int)cli.webhook_port,
 	};
 }
 
@@ -312,10 +387,13 @@ static int run(const sigset_t *set)
 	struct errbuf eb = ERRBUF_INIT;
 	struct kubeconfig *cfg = NULL;
 	struct manager *m = NULL;
+	bool alloc_named;
 	int rc;
 
 	manager_options_from_cli(&mo);
-	if (parse_controllers(cli.controllers, &mo.run_epslice) != 0)
+	if (parse_controllers(cli.controllers, &mo.run_epslice,
+			      &mo.run_allocator, &alloc_named) != 0 ||
+	    check_allocator_flags(&mo.run_allocator, alloc_named) != 0)
 		return 2;
 	if (kubeconfig_load(&ko, &cfg, &eb) != ERR_OK) {
 		log_error("cannot load the API server configuration: %s", eb.msg);
@@ -433,6 +511,89 @@ static int replay_main(int argc, char **argv)
 	return replay_run(&ro);
 }
 
+/* ---- webhook-config --------------------------------------------------- */
+
+static struct {
+	const char *ca_file, *service_ns, *service_name, *service_path, *url;
+	const char *name, *failure_policy, *ns_selector;
+	long long service_port, timeout_s;
+	bool help;
+} wcli;
+
+static const struct flag webhook_config_flags[] = {
+	{ "ca-file", FLAG_STRING, &wcli.ca_file, NULL,
+	  "PEM file of the CA that signed the webhook's serving certificate (the caBundle); required",
+	  0, 0, NULL },
+	{ "service-namespace", FLAG_STRING, &wcli.service_ns, "kube-system",
+	  "Namespace of the Service in front of the replicas", 0, 0, NULL },
+	{ "service-name", FLAG_STRING, &wcli.service_name, "svc-controllers-webhook",
+	  "Name of that Service (ignored with --url)", 0, 0, NULL },
+	{ "service-port", FLAG_INT, &wcli.service_port, "443",
+	  "Port of that Service", 1, 65535, NULL },
+	{ "service-path", FLAG_STRING, &wcli.service_path, "/mutate",
+	  "Path the API server posts to", 0, 0, NULL },
+	{ "url", FLAG_STRING, &wcli.url, NULL,
+	  "https://host:port/mutate to call instead of a Service (a standalone node, tests)",
+	  0, 0, NULL },
+	{ "name", FLAG_STRING, &wcli.name, "svc-controllers",
+	  "metadata.name of the MutatingWebhookConfiguration", 0, 0, NULL },
+	{ "failure-policy", FLAG_STRING, &wcli.failure_policy, "Ignore",
+	  "Ignore (the API server allocates while we are down) or Fail (Service writes stop while we are down)",
+	  0, 0, NULL },
+	{ "timeout-seconds", FLAG_INT, &wcli.timeout_s, "10",
+	  "How long the API server waits for an answer", 1, 30, NULL },
+	{ "namespace-selector", FLAG_STRING, &wcli.ns_selector, NULL,
+	  "key=value: only Services in namespaces carrying that label pass through the webhook (default: all)",
+	  0, 0, NULL },
+	{ "help", FLAG_BOOL, &wcli.help, NULL, "Print this help and exit", 0, 0,
+	  "h" },
+};
+
+/* Prints the MutatingWebhookConfiguration for the allocator's webhook. */
+static int webhook_config_main(int argc, char **argv)
+{
+	struct webhook_config_options o = { 0 };
+	struct errbuf eb = ERRBUF_INIT;
+	int npos = 0;
+
+	if (flags_parse(webhook_config_flags, ARRAY_SIZE(webhook_config_flags),
+			argc, argv, 2, &npos, &eb) != ERR_OK || npos > 0) {
+		(void)fprintf(stderr, "svc-controllers webhook-config: %s\n",
+			      npos > 0 ? "unexpected argument" : eb.msg);
+		return 2;
+	}
+	if (wcli.help) {
+		(void)printf("Usage: svc-controllers webhook-config --ca-file FILE [flags]\n\n"
+			     "Prints the admissionregistration.k8s.io/v1 MutatingWebhookConfiguration of the allocator's webhook as YAML.\n\nFlags:\n");
+		flags_usage(stdout, webhook_config_flags,
+			    ARRAY_SIZE(webhook_config_flags));
+		return 0;
+	}
+	if (!str_eq(wcli.failure_policy, "Ignore") &&
+	    !str_eq(wcli.failure_policy, "Fail")) {
+		(void)fprintf(stderr, "svc-controllers webhook-config: invalid value \"%s\" for flag --failure-policy: want Ignore or Fail\n",
+			      wcli.failure_policy);
+		return 2;
+	}
+	o.name = wcli.name;
+	o.ca_file = given(wcli.ca_file) ? wcli.ca_file : NULL;
+	o.url = given(wcli.url) ? wcli.url : NULL;
+	o.service_namespace = wcli.service_ns;
+	o.service_name = o.url ? NULL : wcli.service_name;
+	o.service_path = wcli.service_path;
+	o.service_port = (int)wcli.service_port;
+	o.failure_policy = str_eq(wcli.failure_policy, "Fail")
+				   ? WEBHOOK_FAILURE_FAIL
+				   : WEBHOOK_FAILURE_IGNORE;
+	o.timeout_seconds = (int)wcli.timeout_s;
+	o.namespace_selector = wcli.ns_selector;
+	if (webhook_config_print(&o, stdout, &eb) != ERR_OK) {
+		(void)fprintf(stderr, "svc-controllers %s\n", eb.msg);
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	sigset_t set;
@@ -440,6 +601,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "replay") == 0)
 		return replay_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "webhook-config") == 0)
+		return webhook_config_main(argc, argv);
 	rc = parse_cli(argc, argv);
 
 	if (rc)

@@ -231,6 +231,9 @@ struct webhook_config_options {
 	const char *ca_file;	  /* PEM CA for caBundle; required */
 	enum webhook_failure_policy failure_policy;
 	int timeout_seconds; /* 1..30 [10] */
+	/* "key=value": only Services in namespaces with that label; NULL or
+	 * "": every namespace. */
+	const char *namespace_selector;
 };
 
 /*

@@ -256,4 +256,65 @@ enum err it_parallel(unsigned threads, size_t n,
 		     enum err (*fn)(void *ctx, size_t i, struct errbuf *eb),
 		     void *ctx, struct errbuf *eb) ATTR_WUR;
 
+/* ---- Audit log (itlib_audit.c) ----------------------------------------- */
+
+/*
+ * The API server as the witness of writes: hack/local-cluster makes
+ * kube-apiserver append one JSON line per write request (create, update,
+ * patch, delete, deletecollection; level Metadata, so no bodies) to
+ * $IT_CLUSTER_DIR/audit.log before it sends the response. Our binary's
+ * User-Agent ends with "/<leader-election identity>", so entries can be
+ * counted per replica. Creates by generateName carry no name. Offsets are
+ * byte offsets into the one file (rotation is not followed).
+ */
+struct it_audit_entry {
+	char *verb;	     /* "create", "update", "patch", "delete", ... */
+	char *resource;	     /* objectRef.resource: "endpointslices", ... */
+	char *subresource;   /* objectRef.subresource, "" when none */
+	char *ns;	     /* objectRef.namespace, "" when cluster-scoped */
+	char *name;	     /* objectRef.name, "" for generateName creates */
+	char *user_agent;
+	int code;	     /* responseStatus.code, 0 when absent */
+	int64_t received_us; /* requestReceivedTimestamp, microseconds */
+};
+
+struct it_audit {
+	size_t n;
+	struct it_audit_entry *items; /* owned */
+	size_t end; /* byte offset just after the last whole line read */
+};
+
+/* The audit log's current size (0 when missing): a starting point for
+ * it_audit_read that excludes everything written so far. */
+size_t it_audit_offset(void);
+/* Decodes the whole lines from byte offset from to the end. ERR_INVALID
+ * without IT_CLUSTER_DIR, ERR_IO when the file shrank below from,
+ * ERR_DECODE for a line that is not JSON. *out is valid only on success;
+ * release it with it_audit_release. */
+enum err it_audit_read(size_t from, struct it_audit *out,
+		       struct errbuf *eb) ATTR_WUR;
+void it_audit_release(struct it_audit *a);
+
+enum it_audit_result {
+	IT_AUDIT_ANY = 0,
+	IT_AUDIT_OK,	 /* 2xx responses only */
+	IT_AUDIT_FAILED, /* everything else (409s, 404s, ...) */
+};
+
+/* Which entries to count; every NULL or zero member matches anything. */
+struct it_audit_filter {
+	const char *ua_suffix; /* the User-Agent ends with this */
+	const char *resource;  /* objectRef.resource equals this */
+	const char *ns;	       /* objectRef.namespace equals this */
+	const char *not_ns;    /* objectRef.namespace differs from this */
+	enum it_audit_result result;
+};
+bool it_audit_match(const struct it_audit_entry *e,
+		    const struct it_audit_filter *f);
+size_t it_audit_count(const struct it_audit *a,
+		      const struct it_audit_filter *f);
+/* Prints up to max matching entries as TAP comments. */
+void it_audit_print(const struct it_audit *a, const struct it_audit_filter *f,
+		    size_t max);
+
 #endif /* CTRL_ITLIB_H */
