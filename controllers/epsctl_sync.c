@@ -279,7 +279,11 @@ static enum epsctl__result reconcile(struct epsctl *c, struct inputs *in,
 		epsctl__observe_sync(c, key, &plan, in->n_live);
 	epslice_plan_release(&plan);
 	if (e != ERR_OK) {
-		failed_event(c, svc, key, eb);
+		/* ERR_SHUTDOWN: the write gate refused (no longer leading),
+		 * not a failure to report; the key stays queued for the next
+		 * term. */
+		if (e != ERR_SHUTDOWN)
+			failed_event(c, svc, key, eb);
 		return EPSCTL__ERROR;
 	}
 	return EPSCTL__SUCCESS;

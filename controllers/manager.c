@@ -172,6 +172,8 @@ static enum err make_elector(struct manager *m, struct errbuf *eb)
 	if (e == ERR_OK) {
 		m->writer_ctx.gate = gate;
 		m->writer_ctx.gate_ctx = m->le;
+		if (m->rec)
+			recorder_set_gate(m->rec, gate, m->le);
 		log_info("leader election on lease=%s/%s identity=%s", o.ns, o.name,
 			 m->identity);
 	}
@@ -200,6 +202,8 @@ static enum err make_allocctl(struct manager *m, struct errbuf *eb)
 	enum err e;
 
 	m->alloc_rec = recorder_new(m->api, &ro);
+	if (m->le)
+		recorder_set_gate(m->alloc_rec, gate, m->le);
 	o.rec = m->alloc_rec;
 	e = allocctl_new(&o, &m->alloc, eb);
 	if (e != ERR_OK)

@@ -25,6 +25,8 @@ struct recorder {
 	char *instance;
 	size_t max_pending;
 	int64_t dedupe_ms;
+	bool (*gate)(void *ctx); /* NULL: always post */
+	void *gate_ctx;
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t lock;
@@ -71,6 +73,12 @@ static bool seen_recently(struct recorder *r, const struct pending_event *e)
 	r->dedupe_hash[slot] = h;
 	r->dedupe_time[slot] = now;
 	return false;
+}
+
+void recorder_set_gate(struct recorder *r, bool (*gate)(void *ctx), void *ctx)
+{
+	r->gate = gate;
+	r->gate_ctx = ctx;
 }
 
 static void post(struct recorder *r, const struct pending_event *e,
@@ -121,6 +129,7 @@ static void *run(void *arg)
 	while (!r->stop) {
 		struct pending_event *e = r->head;
 		uint64_t seq;
+		bool gate_open;
 
 		if (!e) {
 			pthread_cond_wait(&r->cond, &r->lock);
@@ -132,9 +141,15 @@ static void *run(void *arg)
 		r->n_pending--;
 		seq = ++r->seq;
 		pthread_mutex_unlock(&r->lock);
-		post(r, e, seq);
+		/* Checked at post time: an event queued while leading is not
+		 * posted after the lease was lost. */
+		gate_open = !r->gate || r->gate(r->gate_ctx);
+		if (gate_open)
+			post(r, e, seq);
 		event_free(e);
 		pthread_mutex_lock(&r->lock);
+		if (!gate_open)
+			r->stats.dropped++;
 	}
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
