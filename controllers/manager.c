@@ -120,9 +120,34 @@ static enum err make_epsctl(struct manager *m)
 
 /* ---- Leadership: the workers run only while we hold the Lease ---------- */
 
+/* client-go's LeaderElection events on the Lease: "<id> became leader",
+ * "<id> stopped leading". */
+static void leader_event(struct manager *m, const char *what)
+{
+	char note[400];
+	struct recorder_event ev = {
+		.kind = KUBE_KIND_LEASE,
+		.ns = m->opts.lease_ns,
+		.name = m->opts.lease_name,
+		.type = "Normal",
+		.reason = "LeaderElection",
+		.note = note,
+		.ungated = true,
+	};
+
+	struct recorder *rec = m->rec ? m->rec : m->alloc_rec;
+
+	if (!m->le || !rec)
+		return;
+	(void)snprintf(note, sizeof(note), "%s %s", m->identity, what);
+	recorder_emit_event(rec, &ev);
+}
+
 static void on_started_leading(void *ctx)
 {
 	struct manager *m = ctx;
+
+	leader_event(m, "became leader");
 
 	if (m->alloc)
 		allocctl_lead(m->alloc);
@@ -139,6 +164,8 @@ static void on_started_leading(void *ctx)
 static void on_stopped_leading(void *ctx)
 {
 	struct manager *m = ctx;
+
+	leader_event(m, "stopped leading");
 
 	/* The gate has already closed every write; this stops the workers
 	 * and keeps the caches and the queue warm for a later takeover. */

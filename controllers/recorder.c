@@ -17,6 +17,7 @@ struct pending_event {
 	struct pending_event *next;
 	enum kube_kind kind;
 	char *ns, *name, *uid, *type, *reason, *action, *note; /* each owned */
+	bool ungated;
 };
 
 struct recorder {
@@ -143,7 +144,7 @@ static void *run(void *arg)
 		pthread_mutex_unlock(&r->lock);
 		/* Checked at post time: an event queued while leading is not
 		 * posted after the lease was lost. */
-		gate_open = !r->gate || r->gate(r->gate_ctx);
+		gate_open = e->ungated || !r->gate || r->gate(r->gate_ctx);
 		if (gate_open)
 			post(r, e, seq);
 		event_free(e);
@@ -212,6 +213,7 @@ static struct pending_event *event_new(const struct recorder_event *ev)
 	e->reason = dup0(ev->reason);
 	e->action = dup0(ev->action ? ev->action : ev->reason);
 	e->note = dup0(ev->note);
+	e->ungated = ev->ungated;
 	return e;
 }
 

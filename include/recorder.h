@@ -50,6 +50,9 @@ struct recorder_event {
 	const char *reason;
 	const char *action; /* NULL: the reason */
 	const char *note;
+	/* Posted whatever the gate says: an event about leadership itself
+	 * ("<id> stopped leading") changes nothing a leader owns. */
+	bool ungated;
 };
 void recorder_emit_event(struct recorder *r, const struct recorder_event *ev);
 /* Events are posted only while gate(ctx) is true (the leadership write
