@@ -110,8 +110,8 @@ static enum err set_value(const struct flag *f, const char *v)
 
 static const char *type_hint(const struct flag *f)
 {
-	static const char *const hints[] = { "", "int", "float", "string",
-					     "duration" };
+	static const char *const hints[] = { "", "an integer", "a number",
+					     "a string", "a duration" };
 
 	return hints[f->type];
 }
@@ -121,11 +121,12 @@ static enum err bad_value(const struct flag *f, const char *v,
 {
 	if (f->min != 0 || f->max != 0)
 		return errbuf_set(eb, ERR_INVALID,
-				  "invalid value \"%s\" for flag --%s: want a %s in [%lld, %lld]",
+				  "invalid value \"%s\" for flag --%s: want %s in [%lld, %lld]",
 				  v, f->name, type_hint(f), f->min, f->max);
 	return errbuf_set(eb, ERR_INVALID,
-			  "invalid value \"%s\" for flag --%s: want a %s", v,
-			  f->name, f->type == FLAG_BOOL ? "bool" : type_hint(f));
+			  "invalid value \"%s\" for flag --%s: want %s", v,
+			  f->name,
+			  f->type == FLAG_BOOL ? "true or false" : type_hint(f));
 }
 
 static const struct flag *find(const struct flag *flags, size_t n,
