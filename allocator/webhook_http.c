@@ -7,8 +7,12 @@
  * for at most that long) and by the operation's deadline; after the server
  * starts stopping, also by its stop deadline.
  *
+ * Between requests webhook__io_wait_request only peeks (one read that
+ * never blocks, then a short poll), so the server can park an idle
+ * keep-alive connection instead of keeping a worker waiting on it.
+ *
  * Invariant: rbuf[rpos, rlen) holds bytes read but not yet consumed;
- * a request head must fit in rbuf. One thread per connection.
+ * a request head must fit in rbuf. One thread per connection at a time.
  */
 #include "base.h"
 #include "webhook.h"
@@ -216,26 +220,69 @@ static enum err fill(struct webhook__io *io)
 	return e;
 }
 
-bool webhook__io_wait_request(struct webhook__io *io,
-			      bool (*leave)(void *, int64_t), void *arg)
+/* One read into rbuf that never waits: READY (bytes added, or TLS wants
+ * to write first), IDLE (nothing to read yet) or CLOSED. */
+static enum webhook__wait try_fill(struct webhook__io *io)
 {
-	int64_t start = clock_mono_ns(), end = start + ms_to_ns(io->idle_ms);
+	char *p = io->rbuf + io->rlen;
+	size_t n = io->rcap - io->rlen;
+	int r;
 
-	while (io->rpos == io->rlen && !(io->ssl && SSL_has_pending(io->ssl))) {
-		struct pollfd pfd = {.fd = io->fd, .events = POLLIN};
-		int r;
+	if (!io->ssl) {
+		ssize_t got = recv(io->fd, p, n, 0);
 
-		int64_t now = clock_mono_ns();
-
-		if (leave(arg, now - start) || now >= end)
-			return false;
-		r = poll(&pfd, 1, SLICE_MS);
-		if (r > 0)
-			break;
-		if (r < 0 && errno != EINTR)
-			return false;
+		if (got > 0)
+			io->rlen += (size_t)got;
+		if (got >= 0)
+			return got ? WEBHOOK__WAIT_READY : WEBHOOK__WAIT_CLOSED;
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+			   ? WEBHOOK__WAIT_IDLE
+			   : WEBHOOK__WAIT_CLOSED;
 	}
-	return true;
+	ERR_clear_error();
+	r = SSL_read(io->ssl, p, (int)MIN(n, (size_t)INT_MAX));
+	if (r > 0) {
+		io->rlen += (size_t)r;
+		return WEBHOOK__WAIT_READY;
+	}
+	switch (SSL_get_error(io->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		/* A whole non-application record (a ticket, a key update) was
+		 * consumed, or nothing came: idle unless a partial record is
+		 * left in the SSL's buffer. */
+		return SSL_has_pending(io->ssl) ? WEBHOOK__WAIT_READY
+						: WEBHOOK__WAIT_IDLE;
+	case SSL_ERROR_WANT_WRITE:
+		/* Parking would strand the pending write; the request path
+		 * waits for POLLOUT under its deadlines. */
+		return WEBHOOK__WAIT_READY;
+	default:
+		ERR_clear_error();
+		return WEBHOOK__WAIT_CLOSED;
+	}
+}
+
+enum webhook__wait webhook__io_wait_request(struct webhook__io *io, int wait_ms)
+{
+	int64_t end = clock_mono_ns() + ms_to_ns(wait_ms);
+
+	for (;;) {
+		struct pollfd pfd = {.fd = io->fd, .events = POLLIN};
+		enum webhook__wait st;
+		int64_t now;
+
+		if (io->rpos < io->rlen ||
+		    (io->ssl && SSL_has_pending(io->ssl)))
+			return WEBHOOK__WAIT_READY;
+		io->rpos = io->rlen = 0; /* empty: compact for free */
+		st = try_fill(io);
+		now = clock_mono_ns();
+		if (st != WEBHOOK__WAIT_IDLE || now >= end)
+			return st;
+		if (poll(&pfd, 1, (int)((end - now) / 1000000 + 1)) < 0 &&
+		    errno != EINTR)
+			return WEBHOOK__WAIT_CLOSED;
+	}
 }
 
 /* Finds the end of the head ("\r\n\r\n"); its length including it. */

@@ -5,7 +5,9 @@
  * webhook_internal: what the webhook server's files share: the TLS
  * context holder with reload (webhook_tls.c) and one connection's
  * buffered I/O (TLS, or plain when ssl is NULL) plus HTTP/1.1 request
- * parsing (webhook_http.c).
+ * parsing (webhook_http.c). A struct webhook__io belongs to one thread at
+ * a time: the worker serving it, or the server's poller while it is
+ * parked; it changes hands under the server's lock.
  */
 
 #include <pthread.h>
@@ -40,7 +42,8 @@ void webhook__tls_maybe_reload(struct webhook__tls *t, int interval_ms);
 struct webhook__io {
 	int fd;
 	SSL *ssl;   /* NULL: plain HTTP on fd */
-	char *rbuf; /* owned; unread bytes are rbuf[rpos, rlen) */
+	char *rbuf; /* owned, rcap bytes; unread bytes are rbuf[rpos, rlen);
+		     * may be NULL while the connection is parked (empty) */
 	size_t rpos, rlen;
 	size_t rcap;
 	int idle_ms;	     /* longest wait for one byte */
@@ -65,13 +68,24 @@ struct webhook__http_err {
 	const char *msg;
 };
 
+/* What webhook__io_wait_request found between two requests. */
+enum webhook__wait {
+	WEBHOOK__WAIT_READY,  /* request bytes buffered or arriving: serve */
+	WEBHOOK__WAIT_IDLE,   /* nothing buffered anywhere: may be parked */
+	WEBHOOK__WAIT_CLOSED, /* peer closed (FIN, close_notify) or error */
+};
+
 enum err webhook__io_handshake(struct webhook__io *io) ATTR_WUR;
 /*
- * Waits up to idle_ms for the next request's first byte; false when the
- * connection should close (timeout, error, or leave(arg, idle ns) says so).
+ * Between two requests: tries one read that never blocks and, while
+ * nothing arrives, polls for up to wait_ms (0: no wait). IDLE means rbuf
+ * is empty and the SSL holds no byte either, so polling fd for POLLIN is
+ * enough to learn that the next request starts. READY when a byte is
+ * buffered, including a partial TLS record (the caller then reads it
+ * under the usual idle and request deadlines).
  */
-bool webhook__io_wait_request(struct webhook__io *io,
-			      bool (*leave)(void *, int64_t), void *arg);
+enum webhook__wait webhook__io_wait_request(struct webhook__io *io,
+					    int wait_ms);
 enum err webhook__http_read_head(struct webhook__io *io, size_t max_header,
 				 struct webhook__http_req *req,
 				 struct webhook__http_err *he) ATTR_WUR;

@@ -10,8 +10,12 @@
  *  - a small HTTPS server (OpenSSL, TLS 1.2+, HTTP/1.1 keep-alive) with
  *    POST /mutate, GET /healthz and GET /readyz, a fixed pool of worker
  *    threads, size limits, slow-client timeouts, certificate reload when
- *    the files change, and a bounded graceful stop. Without a certificate
- *    it serves plain HTTP, and an optional GET callback answers every
+ *    the files change, and a bounded graceful stop. An idle keep-alive
+ *    connection holds no worker (a poller watches it); the server closes
+ *    it only after idle_timeout_ms without a request, at stop, after an
+ *    answer sent with Connection: close, or on a client error, never
+ *    because other clients are waiting. Without a certificate it serves
+ *    plain HTTP, and an optional GET callback answers every
  *    other GET path, so the same server is also the process's operations
  *    listener (/metrics, /debug/...);
  *  - the MutatingWebhookConfiguration printed by

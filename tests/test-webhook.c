@@ -742,6 +742,202 @@ static void test_server_stop_inflight(void)
 	webhook_free(w);
 }
 
+/* ---- Keep-alive connections are parked, never closed because busy --- */
+
+/* Bounds every blocking read on a raw test socket. */
+static void set_read_timeout(int fd)
+{
+	struct timeval tv = {.tv_sec = 5};
+
+	BUG_ON(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0);
+}
+
+/* GET /healthz on a raw connection (TLS when ssl is set); true on "ok". */
+static bool raw_healthz(int fd, SSL *ssl)
+{
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	int n = (int)sizeof(req) - 1;
+	char got[1024];
+	size_t len = 0;
+
+	if (ssl ? SSL_write(ssl, req, n) != n
+		: send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
+		return false;
+	while (len < sizeof(got) - 1) {
+		size_t room = sizeof(got) - 1 - len;
+		int r = ssl ? SSL_read(ssl, got + len, (int)room)
+			    : (int)recv(fd, got + len, room, 0);
+
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		got[len] = 0;
+		if (strstr(got, "\r\n\r\nok\n"))
+			return strncmp(got, "HTTP/1.1 200 ", 13) == 0 &&
+			       strstr(got, "Connection: keep-alive") != NULL;
+	}
+	ERR_clear_error();
+	return false;
+}
+
+/* Waits up to ms for a raw read of fd to return 0 (the server closed it
+ * cleanly), dropping bytes before that (a TLS close_notify). */
+static bool eof_within(int fd, int ms)
+{
+	int64_t end = clock_mono_ns() + (int64_t)ms * 1000000;
+	char tmp[4096];
+
+	while (clock_mono_ns() < end) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t r;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		r = recv(fd, tmp, sizeof(tmp), 0);
+		if (r <= 0)
+			return r == 0;
+	}
+	return false;
+}
+
+struct keeper {
+	int port;
+	int id;
+	int ok;	    /* 200 carrying this uid's single, correct answer */
+	int reused; /* requests after the first made on the first connection */
+};
+
+static bool good_answer(const char *out, const char *uid)
+{
+	const char *resp = strstr(out, "\"response\"");
+	char *patch;
+	bool ok;
+
+	if (!strstr(out, uid) || !resp || strstr(resp + 1, "\"response\""))
+		return false;
+	patch = patch_of(out);
+	ok = patch && str_eq(patch, PATCH_WANT);
+	free(patch);
+	return ok;
+}
+
+/* 20 sequential reviews on one easy handle. Every fifth pause is longer
+ * than the 200 ms after which the old server dropped an idle connection
+ * whenever other clients were queued. */
+static void *keeper_main(void *arg)
+{
+	struct keeper *k = arg;
+	CURL *c = client();
+	struct buf out;
+	unsigned seed = 2654435761u * (unsigned)(k->id + 1);
+
+	buf_init(&out, 0);
+	for (int i = 0; i < 20; i++) {
+		char uid[32], *body;
+		long connects = -1;
+
+		(void)snprintf(uid, sizeof(uid), "k%d-%d", k->id, i);
+		body = review("CREATE", uid, "web");
+		if (request(c, k->port, "/mutate?timeout=10s", body,
+			    strlen(body), &out) == 200 &&
+		    good_answer(out.data, uid))
+			k->ok++;
+		(void)curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+		if (i && connects == 0)
+			k->reused++;
+		free(body);
+		seed = seed * 1103515245u + 12345u;
+		clock_sleep_ms(i % 5 == 4 ? 250 : (seed >> 16) % 10);
+	}
+	buf_release(&out);
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+/* More keep-alive clients than workers, as the apiserver does: each keeps
+ * its one connection throughout, so the server never closed one it had
+ * not announced closing. */
+static void test_server_keepalive_many_clients(void)
+{
+	struct webhook_options o = {.workers = 2};
+	struct webhook *w = start(&o);
+	pthread_t t[8];
+	struct keeper k[8];
+
+	for (int i = 0; i < 8; i++) {
+		k[i] = (struct keeper){.port = webhook_port(w), .id = i};
+		BUG_ON(pthread_create(&t[i], NULL, keeper_main, &k[i]) != 0);
+	}
+	for (int i = 0; i < 8; i++)
+		(void)pthread_join(t[i], NULL);
+	for (int i = 0; i < 8; i++) {
+		CHECK_INT_EQ(k[i].ok, 20);
+		CHECK_INT_EQ(k[i].reused, 19);
+	}
+	webhook_free(w);
+}
+
+/* With one worker, an idle keep-alive connection does not hold it: other
+ * clients are served and the idle one stays open and usable. A parked
+ * connection does not hold up webhook_stop either. */
+static void test_server_parked_connection(void)
+{
+	struct webhook_options o = {.workers = 1, .idle_timeout_ms = 60000};
+	struct webhook *w = start(&o);
+	int port = webhook_port(w);
+	int fd = tcp_connect(port);
+	SSL_CTX *ctx;
+	SSL *ssl;
+	CURL *c = client();
+	struct buf out;
+	int64_t t0;
+
+	set_read_timeout(fd);
+	ssl = tls_connect(&ctx, fd);
+	buf_init(&out, 0);
+	CHECK(raw_healthz(fd, ssl));
+	for (int i = 0; i < 3; i++)
+		CHECK_INT_EQ(request(c, port, "/healthz", NULL, 0, &out), 200);
+	CHECK(raw_healthz(fd, ssl)); /* the same connection, still open */
+	t0 = clock_mono_ns();
+	webhook_stop(w);
+	/* Generous, only so that waiting out the 60 s idle timeout fails. */
+	CHECK(clock_mono_ns() - t0 < (int64_t)20000 * 1000000);
+	CHECK(eof_within(fd, 5000));
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	(void)close(fd);
+	buf_release(&out);
+	curl_easy_cleanup(c);
+	webhook_free(w);
+}
+
+/* Idle past idle_timeout_ms: the server closes the connection (a read
+ * returns 0) and serves new clients after. */
+static void test_server_idle_timeout(void)
+{
+	struct webhook_options o = {.workers = 1, .idle_timeout_ms = 300};
+	struct webhook *w = start(&o);
+	int fd = tcp_connect(webhook_port(w));
+	SSL_CTX *ctx;
+	SSL *ssl;
+	CURL *c = client();
+	struct buf out;
+
+	set_read_timeout(fd);
+	ssl = tls_connect(&ctx, fd);
+	buf_init(&out, 0);
+	CHECK(raw_healthz(fd, ssl));
+	CHECK(eof_within(fd, 10000));
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	(void)close(fd);
+	CHECK_INT_EQ(request(c, webhook_port(w), "/healthz", NULL, 0, &out), 200);
+	buf_release(&out);
+	curl_easy_cleanup(c);
+	webhook_free(w);
+}
+
 static void test_server_bad_options(void)
 {
 	struct webhook_options o = {.port = 70000};
@@ -937,6 +1133,26 @@ static void test_plain_no_callbacks(void)
 	webhook_free(w);
 }
 
+/* The operations listener parks idle connections too: with one worker, a
+ * second plain client is served while the first idles, and the idle one
+ * is closed after idle_timeout_ms. */
+static void test_plain_idle_timeout(void)
+{
+	struct webhook_options o = {.workers = 1, .idle_timeout_ms = 300};
+	struct webhook *w = start_plain(&o);
+	int a = tcp_connect(webhook_port(w)), b = tcp_connect(webhook_port(w));
+
+	set_read_timeout(a);
+	set_read_timeout(b);
+	CHECK(raw_healthz(a, NULL));
+	CHECK(raw_healthz(b, NULL));
+	CHECK(eof_within(a, 10000));
+	CHECK(eof_within(b, 10000));
+	(void)close(a);
+	(void)close(b);
+	webhook_free(w);
+}
+
 /* HTTPS with the GET callback: the same pages over TLS. */
 static void test_tls_get_callback(void)
 {
@@ -998,11 +1214,15 @@ int main(int argc, char **argv)
 		UNIT_CASE(test_server_concurrent),
 		UNIT_CASE(test_server_cert_reload),
 		UNIT_CASE(test_server_stop_inflight),
+		UNIT_CASE(test_server_keepalive_many_clients),
+		UNIT_CASE(test_server_parked_connection),
+		UNIT_CASE(test_server_idle_timeout),
 		UNIT_CASE(test_server_bad_options),
 		UNIT_CASE(test_plain_health_ready),
 		UNIT_CASE(test_plain_get_callback),
 		UNIT_CASE(test_plain_bad_requests),
 		UNIT_CASE(test_plain_no_callbacks),
+		UNIT_CASE(test_plain_idle_timeout),
 		UNIT_CASE(test_tls_get_callback),
 		UNIT_CASE(test_half_tls_and_flag_names),
 	};
