@@ -317,4 +317,16 @@ size_t it_audit_count(const struct it_audit *a,
 void it_audit_print(const struct it_audit *a, const struct it_audit_filter *f,
 		    size_t max);
 
+/* ---- Loopback HTTP (itlib_http.c) ------------------------------------------ */
+
+/* A port nobody uses now on 127.0.0.1, below the ephemeral range, so a
+ * process may be restarted on it; -1 if none was found. */
+int it_free_port(void);
+/* GETs url (HTTPS verified with ca_file when not NULL), appending the body
+ * to out; returns the HTTP status, 0 without an answer. */
+long it_http_get(const char *url, const char *ca_file, struct buf *out);
+/* The value of the sample whose name and labels are exactly series (e.g.
+ * "x_total{a=\"b\"}") in a Prometheus text page. */
+bool it_metric_value(const char *page, const char *series, double *out);
+
 #endif /* CTRL_ITLIB_H */
