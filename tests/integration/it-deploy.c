@@ -26,15 +26,6 @@
 #define MAX_DOCS 16
 #define MAX_OBJS 32
 
-/* Flags the manifests use ahead of their implementation (the allocator's
- * webhook and the health/metrics server, issues 4 and 5). */
-/* Flags the allocator's webhook adds (issue 4); the manifests mention them
- * only in comments until then. */
-static const char *const pending_flags[] = {
-	"webhook-bind-address",
-	"webhook-port",
-};
-
 /* ---- Files and YAML ------------------------------------------------------ */
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -540,9 +531,7 @@ static const struct grant grants[] = {
 	{ "discovery.k8s.io", "endpointslices", NULL,
 	  ",list,watch,create,update,delete,", false },
 	{ "events.k8s.io", "events", NULL, ",create,", false },
-	{ "", "services", NULL, ",patch,update,", true },
-	{ "networking.k8s.io", "servicecidrs", NULL, ",get,list,watch,", true },
-	{ "networking.k8s.io", "ipaddresses", NULL, ",get,list,watch,", true },
+	{ "", "services", NULL, ",patch,", true },
 };
 
 /* What the matrix probes: every granted resource plus neighbours that
@@ -1027,16 +1016,12 @@ static bool flag_known(const char *help, const char *arg, struct buf *why)
 		if (!isalnum((unsigned char)h[strlen(needle)]) &&
 		    h[strlen(needle)] != '-')
 			return true;
-	for (size_t i = 0; i < ARRAY_SIZE(pending_flags); i++)
-		if (str_eq(pending_flags[i], name))
-			return true;
 	BUG_ON(buf_addf(why, " %s", name) != ERR_OK);
 	return false;
 }
 
 /* Every flag of the Deployment and the unit is one `svc-controllers
- * --help` lists, or one of the pending flags above: a typo fails here,
- * not in a crash-looping pod. */
+ * --help` lists: a typo fails here, not in a crash-looping pod. */
 static void manifest_flags_known(void)
 {
 	const char *bin = it_env("SVC_BIN");
