@@ -43,6 +43,26 @@ static const char *req_name(const struct webhook_request *req)
 	return "-";
 }
 
+static enum allocctl__answer answer_of(const struct webhook_response *resp)
+{
+	if (!resp->allowed)
+		return ALLOCCTL_DENIED;
+	return resp->patch.n > 0 ? ALLOCCTL_PATCHED : ALLOCCTL_UNCHANGED;
+}
+
+static void log_answer(const struct webhook_request *req,
+		       const struct webhook_response *resp,
+		       enum allocctl__answer a)
+{
+	static const char *const what[ALLOCCTL__ANSWERS] = {
+	    "patched", "unchanged", "denied: ", "standby", "failed"};
+
+	log_v(2, "admission %s service=%s/%s dryRun=%d: %s%s",
+	      webhook_operation_name(req->operation), req_ns(req),
+	      req_name(req), req->dry_run, what[a],
+	      a == ALLOCCTL_DENIED && resp->message ? resp->message : "");
+}
+
 /* webhook_mutate_fn: resp arrives as "allowed, no patch". */
 static void on_mutate(void *ctx, const struct webhook_request *req,
 		      struct webhook_response *resp)
@@ -71,18 +91,9 @@ static void on_mutate(void *ctx, const struct webhook_request *req,
 		count_answer(c, ALLOCCTL_STANDBY);
 		return;
 	}
-	a = !resp->allowed     ? ALLOCCTL_DENIED
-	    : resp->patch.n > 0 ? ALLOCCTL_PATCHED
-				: ALLOCCTL_UNCHANGED;
+	a = answer_of(resp);
 	count_answer(c, a);
-	log_v(2, "admission %s service=%s/%s dryRun=%d: %s%s%s",
-	      webhook_operation_name(req->operation), req_ns(req),
-	      req_name(req), req->dry_run,
-	      a == ALLOCCTL_DENIED ? "denied: " : a == ALLOCCTL_PATCHED
-						      ? "patched"
-						      : "unchanged",
-	      a == ALLOCCTL_DENIED && resp->message ? resp->message : "",
-	      "");
+	log_answer(req, resp, a);
 }
 
 /* ---- The watch path ---------------------------------------------------- */
@@ -182,7 +193,7 @@ enum err allocctl_new(const struct allocctl_options *o, struct allocctl **out,
 
 	c->o = *o;
 	if (c->o.repair_interval_ms <= 0)
-		c->o.repair_interval_ms = 3 * 60 * 1000;
+		c->o.repair_interval_ms = (int64_t)180000; /* upstream's 3m */
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	e = allocator_new(&c->o.alloc, &c->alloc, eb);

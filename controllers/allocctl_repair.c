@@ -50,7 +50,7 @@ static enum err on_item(void *ctx, struct kube_event *ev)
 		return ERR_OK;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 256;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+		l->v = xrealloc(l->v, l->cap * sizeof(struct kube_object *));
 	}
 	l->v[l->n++] = ev->obj;
 	ev->obj = NULL;
@@ -214,7 +214,7 @@ static bool pass_once(struct allocctl *c, uint64_t term)
 	if (e != ERR_OK) {
 		allocator_repair_end(c->alloc);
 	} else {
-		svcs = xcalloc(l.n ? l.n : 1, sizeof(*svcs));
+		svcs = xcalloc(l.n ? l.n : 1, sizeof(const struct kube_service *));
 		for (size_t i = 0; i < l.n; i++)
 			svcs[i] = kube_service(l.v[i]);
 		e = allocator_repair(c->alloc, c->rep, svcs, l.n, list_ms,

@@ -27,30 +27,31 @@ struct kubeconfig;
 struct manager;
 
 struct manager_options {
+	/* Fields ordered by size (clang-tidy's padding check), not topic. */
 	double qps;		  /* --kube-api-qps */
-	int burst;		  /* --kube-api-burst */
 	const char *managed_by;	  /* --managed-by: our EndpointSlices' label */
-	bool watch_list;	  /* try watch-list before LIST+WATCH */
 	int64_t sync_timeout_ms;  /* how long to wait for caches (0: forever) */
-	bool run_epslice;	  /* the EndpointSlice controller */
-	int max_per_slice;	  /* --max-endpoints-per-slice */
-	int workers;		  /* --concurrent-service-endpoint-syncs */
 	int64_t batch_period_ms;  /* --endpointslice-updates-batch-period */
-	bool leader_elect;	  /* --leader-elect */
 	const char *lease_ns;	  /* --leader-elect-resource-namespace */
 	const char *lease_name;	  /* --leader-elect-resource-name */
 	int64_t lease_duration_ms;
 	int64_t renew_deadline_ms;
 	int64_t retry_period_ms;
 	const char *bind_address; /* --bind-address; NULL: "0.0.0.0" */
-	int secure_port;	  /* --secure-port; 0: no listener */
 	const char *tls_cert_file; /* --tls-cert-file; NULL: plain HTTP */
 	const char *tls_key_file;  /* --tls-private-key-file; with the cert */
-	bool run_allocator;	   /* the ClusterIP / NodePort allocator */
-	struct allocator_options alloc; /* its ranges and record */
-	int64_t repair_interval_ms;	/* --repair-interval */
+	int64_t repair_interval_ms;	  /* --repair-interval */
 	const char *webhook_bind_address; /* --webhook-bind-address */
-	int webhook_port;		  /* --webhook-port; 0: ephemeral */
+	struct allocator_options alloc;	  /* the allocator's ranges, record */
+	int burst;		  /* --kube-api-burst */
+	int max_per_slice;	  /* --max-endpoints-per-slice */
+	int workers;		  /* --concurrent-service-endpoint-syncs */
+	int secure_port;	  /* --secure-port; 0: no listener */
+	int webhook_port;	  /* --webhook-port; 0: ephemeral */
+	bool watch_list;	  /* try watch-list before LIST+WATCH */
+	bool run_epslice;	  /* the EndpointSlice controller */
+	bool leader_elect;	  /* --leader-elect */
+	bool run_allocator;	  /* the ClusterIP / NodePort allocator */
 };
 
 struct manager_counts {
