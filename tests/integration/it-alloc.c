@@ -71,15 +71,24 @@ static bool admitting(void *ctx)
 	return code == 200;
 }
 
+static void start_bin_with(struct it_proc *p, const char *repair_interval,
+			   const char *ranges, const char *db_path);
+
 /* Starts the binary on the shared record and waits until it admits. */
 static void start_bin(struct it_proc *p, const char *repair_interval)
+{
+	start_bin_with(p, repair_interval, RANGES, g.db);
+}
+
+static void start_bin_with(struct it_proc *p, const char *repair_interval,
+			   const char *ranges, const char *db_path)
 {
 	const char *bin = it_env("SVC_BIN");
 	const char *kc = it_env("KUBECONFIG");
 	char whp[16], opsp[16], db[640], ri[64], lease[160];
 	const char *argv[] = {
 	    bin, "--kubeconfig", kc, "--controllers",
-	    "allocator", "--service-cluster-ip-range", RANGES,
+	    "allocator", "--service-cluster-ip-range", ranges,
 	    "--allocator-db", db, "--webhook-bind-address", "127.0.0.1",
 	    "--webhook-port", whp, "--bind-address", "127.0.0.1",
 	    "--secure-port", opsp, "--tls-cert-file", g.cert,
@@ -91,7 +100,7 @@ static void start_bin(struct it_proc *p, const char *repair_interval)
 
 	(void)snprintf(whp, sizeof(whp), "%d", g.wh_port);
 	(void)snprintf(opsp, sizeof(opsp), "%d", g.ops_port);
-	(void)snprintf(db, sizeof(db), "%s", g.db);
+	(void)snprintf(db, sizeof(db), "%s", db_path);
 	(void)snprintf(ri, sizeof(ri), "--repair-interval=%s", repair_interval);
 	(void)snprintf(lease, sizeof(lease),
 		       "--leader-elect-resource-name=alloc");
@@ -647,6 +656,60 @@ static void leak_freed_on_third_pass(void)
 	stop_bin(p);
 }
 
+/* Whether ns holds an Event with reason about Service name. */
+struct event_want {
+	const char *ns, *name, *reason;
+};
+
+static bool has_event(void *ctx)
+{
+	const struct event_want *w = ctx;
+	struct errbuf eb = ERRBUF_INIT;
+	struct buf body;
+	char path[256], name[160], reason[96];
+	bool found;
+
+	buf_init(&body, 0);
+	(void)snprintf(path, sizeof(path),
+		       "/apis/events.k8s.io/v1/namespaces/%s/events", w->ns);
+	(void)snprintf(name, sizeof(name), "\"name\":\"%s\"", w->name);
+	(void)snprintf(reason, sizeof(reason), "\"reason\":\"%s\"", w->reason);
+	found = it_request(APICLIENT_GET, path, NULL, NULL, NULL, &body, NULL,
+			   &eb) == ERR_OK &&
+		body.data && strstr(body.data, name) &&
+		strstr(body.data, reason);
+	buf_release(&body);
+	return found;
+}
+
+/* A Service the apiserver let through with a ClusterIP outside our
+ * (narrower) range: the repair pass reports it as a Warning Event with
+ * upstream's reason, counts it, and changes nothing. */
+static void repair_reports_out_of_range_as_event(void)
+{
+	const char *ns = it_ns_create("it-alloc-far");
+	struct errbuf eb = ERRBUF_INIT;
+	struct event_want want = {ns, "far", "ClusterIPOutOfRange"};
+	struct it_proc *p = &g.proc;
+	char path[256], *db = xasprintf("%s/narrow.db", g.dir);
+	struct kube_service *s;
+	struct kube_object *o = NULL;
+	struct apiclient_result res;
+
+	/* Outside the webhook's namespace selector: the apiserver alone. */
+	(void)snprintf(path, sizeof(path), "/api/v1/namespaces/%s/services", ns);
+	IT_CHECK_OK(it_post(path, "{\"metadata\":{\"name\":\"far\"},\"spec\":{\"clusterIP\":\"10.96.200.7\",\"ports\":[{\"port\":80}]}}", NULL, NULL, &eb), &eb);
+	start_bin_with(p, "3m", "10.96.0.0/17," V6_CIDR, db);
+	CHECK(it_wait_until(has_event, &want, IT_TIMEOUT_MS));
+	CHECK(metric("svc_controllers_clusterip_repair_ip_errors_total{type=\"outOfRange\"}") >= 1);
+	IT_CHECK_OK(apiclient_get(it_api, KUBE_KIND_SERVICE, ns, "far", &o, &res, &eb), &eb);
+	s = (struct kube_service *)o;
+	CHECK_STR_EQ(s->cluster_ip, "10.96.200.7");
+	kube_object_unref(o);
+	stop_bin(p);
+	free(db);
+}
+
 static void teardown(void)
 {
 	struct errbuf eb = ERRBUF_INIT;
@@ -671,6 +734,7 @@ int main(int argc, char **argv)
 	    UNIT_CASE(type_change_and_delete_release),
 	    UNIT_CASE(leak_freed_on_third_pass),
 	    UNIT_CASE(deleted_record_rebuilt_from_api),
+	    UNIT_CASE(repair_reports_out_of_range_as_event),
 	    UNIT_CASE(teardown),
 	};
 
