@@ -9,6 +9,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 OUT=BENCHMARKS.md
 tmp=$(mktemp)
+# bench-create measures Service creates through a real kube-apiserver:
+# start a local one (binaries cached by hack/local-cluster) for the run.
+BENCH_CLUSTER_DIR="$ROOT/_output/bench-cluster"
+"$ROOT/hack/local-cluster" up --dir "$BENCH_CLUSTER_DIR" >/dev/null
+trap '"$ROOT/hack/local-cluster" down --dir "$BENCH_CLUSTER_DIR" >/dev/null 2>&1 || true' EXIT
+export BENCH_CLUSTER_DIR
+export SVC_BIN="${SVC_BIN:-$ROOT/svc-controllers}"
 {
 	echo "# Benchmarks"
 	echo
