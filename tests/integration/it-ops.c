@@ -29,22 +29,6 @@
 
 /* ---- HTTP ---------------------------------------------------------------- */
 
-/* A port nobody listens on now: bind :0 on loopback, read it, close. */
-static int free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		(void)close(fd);
-	return port;
-}
-
 static size_t collect(char *p, size_t size, size_t n, void *arg)
 {
 	return buf_add(arg, p, size * n) == ERR_OK ? size * n : 0;
@@ -663,7 +647,7 @@ static void ops_endpoints(void)
 	int port;
 
 	it_begin();
-	port = free_port();
+	port = it_free_port();
 	CHECK(port > 0);
 	ns = it_ns_create("it-ops");
 	node = it_unique_name("it-ops-node");
