@@ -6,11 +6,11 @@
  * deletion, no tombstones) of 16-byte slots keyed by a hash of namespace and
  * name, compared against the record's own strings, so a lookup builds no
  * "ns/name" string. Each secondary index is a second such table from index
- * key to a bucket holding the set of records with that key (itself a small
- * open-addressing set of pointers), so adding or removing one record costs
- * O(1) however large its bucket. A record is in the main table once and in
- * each index at most once; the store owns one reference per record, index
- * sets borrow it.
+ * key to a bucket holding the set of records with that key (struct pset: a
+ * small array, or an open-addressing set of bare pointers once it grows),
+ * so adding or removing one record costs O(1) however large its bucket. A
+ * record is in the main table once and in each index at most once; the
+ * store owns one reference per record, index sets borrow it.
  *
  * A relist (store_replace) counts epochs (apiclient.md §4.2): every record
  * put or confirmed during the replace is stamped with the new epoch, and
@@ -212,16 +212,124 @@ static bool match_obj(const void *elem, const void *key)
 	return same_str(a.name, b->name) && same_str(a.ns, b->ns);
 }
 
-static bool match_ptr(const void *elem, const void *key)
+/* ---- Member sets: records sharing one index key -------------------- */
+
+/*
+ * A set of borrowed record pointers. Small sets (cap <= SET_SMALL) are a
+ * dense array searched linearly, which suits the common buckets of a few
+ * records (pods per node); larger ones are an open-addressing table of
+ * bare pointers (the hash is recomputed from the pointer), at most 3/4
+ * full, with backward-shift deletion. 8 bytes a slot instead of the main
+ * table's 16.
+ */
+struct pset {
+	uint32_t n;		  /* members */
+	uint32_t cap;		  /* slots in p */
+	struct kube_object **p; /* owned */
+};
+
+#define SET_SMALL 8
+
+static bool pset_hashed(const struct pset *ps)
 {
-	return elem == key;
+	return ps->cap > SET_SMALL;
+}
+
+static void pset_hput(struct pset *ps, struct kube_object *o)
+{
+	uint32_t mask = ps->cap - 1, i = hash_ptr(o) & mask;
+
+	while (ps->p[i])
+		i = (i + 1) & mask;
+	ps->p[i] = o;
+}
+
+/* Rebuilds ps with cap slots (a power of two; small when <= SET_SMALL). */
+static void pset_rebuild(struct pset *ps, uint32_t cap)
+{
+	struct kube_object **old = ps->p;
+	uint32_t old_cap = ps->cap, j = 0;
+
+	ps->p = xcalloc(cap, sizeof(*ps->p));
+	ps->cap = cap;
+	for (uint32_t i = 0; i < old_cap; i++) {
+		if (!old[i])
+			continue;
+		if (pset_hashed(ps))
+			pset_hput(ps, old[i]);
+		else
+			ps->p[j++] = old[i];
+	}
+	free(old);
+}
+
+static void pset_add(struct pset *ps, struct kube_object *o)
+{
+	if (!pset_hashed(ps)) {
+		if (ps->n == ps->cap)
+			pset_rebuild(ps, ps->cap ? ps->cap * 2 : 1);
+		if (!pset_hashed(ps)) {
+			ps->p[ps->n++] = o;
+			return;
+		}
+	} else if ((ps->n + 1) * 4 > ps->cap * 3) {
+		pset_rebuild(ps, ps->cap * 2);
+	}
+	pset_hput(ps, o);
+	ps->n++;
+}
+
+/* Backward-shift deletion of slot hole (Knuth's Algorithm R). */
+static void pset_hdel(struct pset *ps, uint32_t hole)
+{
+	uint32_t mask = ps->cap - 1, j = hole;
+
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!ps->p[j])
+			break;
+		if (((j - hash_ptr(ps->p[j])) & mask) >= ((j - hole) & mask)) {
+			ps->p[hole] = ps->p[j];
+			hole = j;
+		}
+	}
+	ps->p[hole] = NULL;
+}
+
+/* Removes o, which must be present; shrinks a set that emptied out. */
+static void pset_del(struct pset *ps, const struct kube_object *o)
+{
+	uint32_t i;
+
+	if (!pset_hashed(ps)) {
+		for (i = 0; i < ps->n && ps->p[i] != o; i++)
+			;
+		BUG_ON(i == ps->n);
+		ps->p[i] = ps->p[--ps->n];
+		ps->p[ps->n] = NULL;
+	} else {
+		for (i = hash_ptr(o) & (ps->cap - 1); ps->p[i] != o;
+		     i = (i + 1) & (ps->cap - 1))
+			BUG_ON(!ps->p[i]);
+		pset_hdel(ps, i);
+		ps->n--;
+		if (ps->n * 8 < ps->cap)
+			pset_rebuild(ps, ps->n <= SET_SMALL / 2 ? SET_SMALL
+								: ps->cap / 2);
+	}
+}
+
+static void pset_release(struct pset *ps)
+{
+	free(ps->p);
+	memset(ps, 0, sizeof(*ps));
 }
 
 /* ---- Secondary indexes ---------------------------------------------- */
 
 struct ibucket {
-	struct tab members; /* set of struct kube_object * (borrowed) */
-	char key[];	    /* NUL-terminated index key */
+	struct pset members; /* struct kube_object * (borrowed) */
+	char key[];	     /* NUL-terminated index key */
 };
 
 struct index {
@@ -255,7 +363,7 @@ static void bucket_add(struct index *ix, const char *key, struct kube_object *o)
 		memcpy(b->key, key, len + 1);
 		tab_put(&ix->keys, hash_str(key), b);
 	}
-	tab_put(&b->members, hash_ptr(o), o);
+	pset_add(&b->members, o);
 }
 
 static void bucket_del(struct index *ix, const char *key, struct kube_object *o)
@@ -263,15 +371,13 @@ static void bucket_del(struct index *ix, const char *key, struct kube_object *o)
 	uint32_t h = hash_str(key);
 	struct slot *bs = tab_find(&ix->keys, h, match_bucket, key);
 	struct ibucket *b;
-	struct slot *ms;
 
 	BUG_ON(!bs);
 	b = bs->p;
-	ms = tab_find(&b->members, hash_ptr(o), match_ptr, o);
-	BUG_ON(!ms);
-	tab_remove(&b->members, ms);
+	pset_del(&b->members, o);
 	if (b->members.n == 0) {
 		tab_remove(&ix->keys, bs);
+		pset_release(&b->members);
 		free(b);
 	}
 }
@@ -282,7 +388,7 @@ static void index_release(struct index *ix)
 		struct ibucket *b = ix->keys.slots[i].p;
 
 		if (b) {
-			tab_release(&b->members);
+			pset_release(&b->members);
 			free(b);
 		}
 	}
@@ -299,7 +405,7 @@ static size_t index_bytes(const struct index *ix)
 
 		if (b)
 			n += sizeof(*b) + strlen(b->key) + 1 +
-			     tab_cap(&b->members) * sizeof(struct slot);
+			     b->members.cap * sizeof(*b->members.p);
 	}
 	return n;
 }
@@ -620,16 +726,28 @@ void store_list_all(struct store *s, struct store_list *out)
 	pthread_rwlock_unlock(&s->lock);
 }
 
+/* Fills out with new references to the members of ps (lock held). */
+static void list_pset(const struct pset *ps, struct store_list *out)
+{
+	out->n = 0;
+	out->items = NULL;
+	if (!ps || ps->n == 0)
+		return;
+	out->items = xmalloc(ps->n * sizeof(struct kube_object *));
+	for (uint32_t i = 0; i < ps->cap; i++)
+		if (ps->p[i])
+			out->items[out->n++] = kube_object_ref(ps->p[i]);
+}
+
 void store_list_index(struct store *s, int index, const char *key,
 		      struct store_list *out)
 {
-	static const struct tab empty;
 	const struct ibucket *b;
 
 	BUG_ON(index < 0 || index >= s->n_index);
 	pthread_rwlock_rdlock(&s->lock);
 	b = bucket_find(&s->index[index], key);
-	list_tab(b ? &b->members : &empty, out);
+	list_pset(b ? &b->members : NULL, out);
 	pthread_rwlock_unlock(&s->lock);
 }
 
