@@ -374,6 +374,7 @@ static enum err open_checked(struct opener *op, struct errbuf *eb)
 
 static void close_conn(struct allocdb *db)
 {
+	allocdb__stmts_free(db);
 	/* v2: statements are all finalised; a busy close must not leak. */
 	(void)sqlite3_close_v2(db->conn);
 	db->conn = NULL;

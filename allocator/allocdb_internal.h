@@ -21,9 +21,35 @@ struct allocdb__range {
 	uint64_t size;
 };
 
+/*
+ * The statements of the hot paths, prepared once per connection on first
+ * use (allocdb__stmt) and finalised when the connection closes.
+ */
+enum allocdb__sql {
+	ALLOCDB__BEGIN,
+	ALLOCDB__COMMIT,
+	ALLOCDB__ROLLBACK,
+	ALLOCDB__CHUNK_READ,
+	ALLOCDB__CHUNK_WRITE,
+	ALLOCDB__CHUNKS_OF,
+	ALLOCDB__BITS_OF,
+	ALLOCDB__OWNER,
+	ALLOCDB__LIST,
+	ALLOCDB__COUNT,
+	ALLOCDB__INSERT_OWNER,
+	ALLOCDB__DELETE_OWNER,
+	ALLOCDB__CONFIRM,
+	ALLOCDB__META_GET,
+	ALLOCDB__META_SET,
+	ALLOCDB__DELETE_CHUNKS,
+	ALLOCDB__DELETE_OWNERS,
+	ALLOCDB__NSQL
+};
+
 struct allocdb {
 	pthread_mutex_t lock;
 	sqlite3 *conn;		       /* guarded by lock */
+	sqlite3_stmt *stmt[ALLOCDB__NSQL]; /* guarded by lock; NULL until used */
 	char *path;		       /* owned; immutable */
 	char *moved_to;		       /* owned; set once by allocdb_new */
 	struct allocdb__range *ranges; /* owned; immutable after new */
@@ -40,6 +66,21 @@ enum err allocdb__fail(const struct allocdb *db, struct errbuf *eb,
 /* Prepares sql; ERR_DB naming it on failure. */
 enum err allocdb__prepare(struct allocdb *db, const char *sql,
 			  sqlite3_stmt **out, struct errbuf *eb) ATTR_WUR;
+/*
+ * The cached statement id, prepared on first use; ERR_DB naming it when
+ * that fails. Hand it back with allocdb__done on every path, so no
+ * statement keeps a read transaction or a borrowed binding.
+ */
+enum err allocdb__stmt(struct allocdb *db, enum allocdb__sql id,
+		       sqlite3_stmt **out, struct errbuf *eb) ATTR_WUR;
+/* Resets st and clears its bindings; NULL is a no-op. */
+void allocdb__done(sqlite3_stmt *st);
+/* Finalises every cached statement (before the connection closes). */
+void allocdb__stmts_free(struct allocdb *db);
+/* Steps a cached statement that returns no rows: SQLITE_DONE, else
+ * ERR_DB naming what; the statement is handed back either way. */
+enum err allocdb__run(struct allocdb *db, sqlite3_stmt *st, const char *what,
+		      struct errbuf *eb) ATTR_WUR;
 /* Runs SQL without results. */
 enum err allocdb__exec(struct allocdb *db, const char *sql,
 		       struct errbuf *eb) ATTR_WUR;

@@ -9,8 +9,6 @@
 
 #include "allocdb_internal.h"
 
-#define ENTRY_COLUMNS "bit, namespace, name, uid, field, taken_ms, confirmed"
-
 /* ORs one stored chunk into words; chunk bytes are LSB-first, so byte j
  * holds bits 8j..8j+7 and lands whole inside one word. */
 static enum err or_chunk(const struct allocdb__range *r, uint64_t chunk,
@@ -49,9 +47,7 @@ enum err allocdb__load_words(struct allocdb *db, const struct allocdb__range *r,
 	enum err e;
 	int rc = SQLITE_DONE;
 
-	e = allocdb__prepare(
-	    db, "SELECT chunk, bits FROM chunks WHERE range_name = ?1", &st,
-	    eb);
+	e = allocdb__stmt(db, ALLOCDB__CHUNKS_OF, &st, eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
@@ -61,7 +57,7 @@ enum err allocdb__load_words(struct allocdb *db, const struct allocdb__range *r,
 			     sqlite3_column_bytes(st, 1), words, eb);
 	if (e == ERR_OK && rc != SQLITE_DONE)
 		e = allocdb__fail(db, eb, "reading chunks");
-	sqlite3_finalize(st);
+	allocdb__done(st);
 	return e;
 }
 
@@ -74,8 +70,7 @@ enum err allocdb__count_owned_bits(struct allocdb *db,
 	enum err e;
 	int rc;
 
-	e = allocdb__prepare(
-	    db, "SELECT bit FROM allocations WHERE range_name = ?1", &st, eb);
+	e = allocdb__stmt(db, ALLOCDB__BITS_OF, &st, eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
@@ -90,7 +85,7 @@ enum err allocdb__count_owned_bits(struct allocdb *db,
 	}
 	if (rc != SQLITE_DONE)
 		e = allocdb__fail(db, eb, "reading owners");
-	sqlite3_finalize(st);
+	allocdb__done(st);
 	return e;
 }
 
@@ -123,10 +118,7 @@ enum err allocdb__owner(struct allocdb *db, const struct allocdb__range *r,
 	enum err e;
 	int rc;
 
-	e = allocdb__prepare(db,
-			     "SELECT " ENTRY_COLUMNS " FROM allocations"
-			     " WHERE range_name = ?1 AND bit = ?2",
-			     &st, eb);
+	e = allocdb__stmt(db, ALLOCDB__OWNER, &st, eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
@@ -140,7 +132,7 @@ enum err allocdb__owner(struct allocdb *db, const struct allocdb__range *r,
 			       (unsigned long long)offset);
 	else
 		e = allocdb__fail(db, eb, "looking up an owner");
-	sqlite3_finalize(st);
+	allocdb__done(st);
 	return e;
 }
 
@@ -168,10 +160,7 @@ static enum err list_locked(struct allocdb *db, const char *range,
 	enum err e;
 	int rc;
 
-	e = allocdb__prepare(db,
-			     "SELECT " ENTRY_COLUMNS " FROM allocations"
-			     " WHERE range_name = ?1 ORDER BY bit",
-			     &st, eb);
+	e = allocdb__stmt(db, ALLOCDB__LIST, &st, eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
@@ -182,11 +171,13 @@ static enum err list_locked(struct allocdb *db, const char *range,
 		}
 		allocdb__col_entry(st, &v[len++]);
 	}
-	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
+		e = allocdb__fail(db, eb, "listing owners");
+		allocdb__done(st);
 		allocdb_entries_free(v, len);
-		return allocdb__fail(db, eb, "listing owners");
+		return e;
 	}
+	allocdb__done(st);
 	*out = v;
 	*n = len;
 	return ERR_OK;
@@ -211,10 +202,7 @@ static enum err count_locked(struct allocdb *db, const char *range,
 	sqlite3_stmt *st;
 	enum err e;
 
-	e = allocdb__prepare(db,
-			     "SELECT count(*), total(confirmed = 0)"
-			     " FROM allocations WHERE range_name = ?1",
-			     &st, eb);
+	e = allocdb__stmt(db, ALLOCDB__COUNT, &st, eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
@@ -224,7 +212,7 @@ static enum err count_locked(struct allocdb *db, const char *range,
 	} else {
 		e = allocdb__fail(db, eb, "counting owners");
 	}
-	sqlite3_finalize(st);
+	allocdb__done(st);
 	return e;
 }
 
@@ -253,15 +241,15 @@ enum err allocdb_last_repair(struct allocdb *db, int64_t *out_ms,
 	enum err e;
 
 	pthread_mutex_lock(&db->lock);
-	e = allocdb__prepare(
-	    db, "SELECT value FROM meta WHERE key = 'last_repair_ms'", &st, eb);
+	e = allocdb__stmt(db, ALLOCDB__META_GET, &st, eb);
 	if (e == ERR_OK) {
+		sqlite3_bind_text(st, 1, "last_repair_ms", -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			*out_ms = sqlite3_column_int64(st, 0);
 		else
 			e = allocdb__fail(db, eb,
 					  "reading meta.last_repair_ms");
-		sqlite3_finalize(st);
+		allocdb__done(st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return e;

@@ -64,20 +64,17 @@ static enum err plan_range(struct allocdb *db, struct plan *plans, size_t i,
 	return e;
 }
 
-static enum err delete_range(struct allocdb *db, const char *sql,
+static enum err delete_range(struct allocdb *db, enum allocdb__sql id,
 			     const char *range, struct errbuf *eb)
 {
 	sqlite3_stmt *st;
 	enum err e;
 
-	e = allocdb__prepare(db, sql, &st, eb);
+	e = allocdb__stmt(db, id, &st, eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		e = allocdb__fail(db, eb, sql);
-	sqlite3_finalize(st);
-	return e;
+	return allocdb__run(db, st, "deleting a range's rows", eb);
 }
 
 static bool chunk_empty(const unsigned char *b)
@@ -94,11 +91,8 @@ static enum err write_plan(struct allocdb *db, const struct plan *p,
 	const char *name = p->r->name;
 	enum err e;
 
-	if ((e = delete_range(db, "DELETE FROM chunks WHERE range_name = ?1",
-			      name, eb)) ||
-	    (e = delete_range(db,
-			      "DELETE FROM allocations WHERE range_name = ?1",
-			      name, eb)))
+	if ((e = delete_range(db, ALLOCDB__DELETE_CHUNKS, name, eb)) ||
+	    (e = delete_range(db, ALLOCDB__DELETE_OWNERS, name, eb)))
 		return e;
 	for (size_t i = 0; e == ERR_OK && i < p->nchunks; i++) {
 		const unsigned char *b = p->bits + i * ALLOCDB_CHUNK_BYTES;

@@ -1,13 +1,53 @@
 /*
  * allocdb_sql: the small sqlite helpers shared by the allocdb files:
- * error messages that name the file and the sqlite message, statement
- * preparation, transactions that always end in COMMIT or ROLLBACK, and
- * chunk rows. Every function here expects db->lock to be held.
+ * error messages that name the file and the sqlite message, the cache of
+ * prepared statements, transactions that always end in COMMIT or
+ * ROLLBACK, and chunk rows. Every function here expects db->lock to be
+ * held.
  */
 #include "base.h"
 #include "allocdb.h"
 
 #include "allocdb_internal.h"
+
+#define ENTRY_COLUMNS "bit, namespace, name, uid, field, taken_ms, confirmed"
+
+static const char *const sql_text[ALLOCDB__NSQL] = {
+    [ALLOCDB__BEGIN] = "BEGIN IMMEDIATE",
+    [ALLOCDB__COMMIT] = "COMMIT",
+    [ALLOCDB__ROLLBACK] = "ROLLBACK",
+    [ALLOCDB__CHUNK_READ] = "SELECT bits FROM chunks"
+			    " WHERE range_name = ?1 AND chunk = ?2",
+    [ALLOCDB__CHUNK_WRITE] = "INSERT OR REPLACE INTO chunks(range_name,"
+			     " chunk, bits) VALUES (?1, ?2, ?3)",
+    [ALLOCDB__CHUNKS_OF] = "SELECT chunk, bits FROM chunks"
+			   " WHERE range_name = ?1",
+    [ALLOCDB__BITS_OF] = "SELECT bit FROM allocations WHERE range_name = ?1",
+    [ALLOCDB__OWNER] = "SELECT " ENTRY_COLUMNS " FROM allocations"
+		       " WHERE range_name = ?1 AND bit = ?2",
+    [ALLOCDB__LIST] = "SELECT " ENTRY_COLUMNS " FROM allocations"
+		      " WHERE range_name = ?1 ORDER BY bit",
+    [ALLOCDB__COUNT] = "SELECT count(*), total(confirmed = 0)"
+		       " FROM allocations WHERE range_name = ?1",
+    [ALLOCDB__INSERT_OWNER] = "INSERT INTO allocations(range_name, bit,"
+			      " namespace, name, uid, field, taken_ms,"
+			      " confirmed)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ALLOCDB__DELETE_OWNER] = "DELETE FROM allocations"
+			      " WHERE range_name = ?1 AND bit = ?2",
+    /* Only a real change dirties a page: the watch confirms every value
+     * on every Service event, and an unchanged commit costs no fsync. */
+    [ALLOCDB__CONFIRM] = "UPDATE allocations SET confirmed = 1,"
+			 " uid = CASE WHEN uid = '' THEN ?3 ELSE uid END"
+			 " WHERE range_name = ?1 AND bit = ?2"
+			 " AND (confirmed = 0 OR (uid = '' AND ?3 != ''))",
+    [ALLOCDB__META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [ALLOCDB__META_SET] = "INSERT OR REPLACE INTO meta(key, value)"
+			  " VALUES (?1, ?2)",
+    [ALLOCDB__DELETE_CHUNKS] = "DELETE FROM chunks WHERE range_name = ?1",
+    [ALLOCDB__DELETE_OWNERS] = "DELETE FROM allocations"
+			       " WHERE range_name = ?1",
+};
 
 const struct allocdb__range *allocdb__range(const struct allocdb *db,
 					    const char *name, struct errbuf *eb)
@@ -39,6 +79,49 @@ enum err allocdb__prepare(struct allocdb *db, const char *sql,
 	return ERR_OK;
 }
 
+enum err allocdb__stmt(struct allocdb *db, enum allocdb__sql id,
+		       sqlite3_stmt **out, struct errbuf *eb)
+{
+	BUG_ON((unsigned)id >= ALLOCDB__NSQL);
+	if (!db->stmt[id]) {
+		if (sqlite3_prepare_v3(db->conn, sql_text[id], -1,
+				       SQLITE_PREPARE_PERSISTENT, &db->stmt[id],
+				       NULL) != SQLITE_OK) {
+			db->stmt[id] = NULL;
+			*out = NULL;
+			return allocdb__fail(db, eb, sql_text[id]);
+		}
+	}
+	*out = db->stmt[id];
+	return ERR_OK;
+}
+
+void allocdb__done(sqlite3_stmt *st)
+{
+	/* reset repeats the step's error, which the caller has reported. */
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
+}
+
+void allocdb__stmts_free(struct allocdb *db)
+{
+	for (size_t i = 0; i < ALLOCDB__NSQL; i++) {
+		(void)sqlite3_finalize(db->stmt[i]);
+		db->stmt[i] = NULL;
+	}
+}
+
+enum err allocdb__run(struct allocdb *db, sqlite3_stmt *st, const char *what,
+		      struct errbuf *eb)
+{
+	enum err e = ERR_OK;
+
+	if (sqlite3_step(st) != SQLITE_DONE)
+		e = allocdb__fail(db, eb, what);
+	allocdb__done(st);
+	return e;
+}
+
 enum err allocdb__exec(struct allocdb *db, const char *sql, struct errbuf *eb)
 {
 	if (sqlite3_exec(db->conn, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -52,19 +135,39 @@ enum err allocdb__exec(struct allocdb *db, const char *sql, struct errbuf *eb)
  */
 enum err allocdb__begin(struct allocdb *db, struct errbuf *eb)
 {
-	return allocdb__exec(db, "BEGIN IMMEDIATE", eb);
+	sqlite3_stmt *st;
+	enum err e = allocdb__stmt(db, ALLOCDB__BEGIN, &st, eb);
+
+	return e ? e : allocdb__run(db, st, "BEGIN IMMEDIATE", eb);
+}
+
+static void rollback(struct allocdb *db)
+{
+	sqlite3_stmt *st;
+
+	if (allocdb__stmt(db, ALLOCDB__ROLLBACK, &st, NULL) == ERR_OK) {
+		(void)sqlite3_step(st);
+		allocdb__done(st);
+	}
+	/* Not even a ROLLBACK could be prepared: the last resort. */
+	if (!sqlite3_get_autocommit(db->conn))
+		(void)sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
 }
 
 enum err allocdb__end(struct allocdb *db, enum err e, struct errbuf *eb)
 {
+	sqlite3_stmt *st;
+
 	if (e == ERR_OK) {
-		e = allocdb__exec(db, "COMMIT", eb);
+		e = allocdb__stmt(db, ALLOCDB__COMMIT, &st, eb);
+		if (e == ERR_OK)
+			e = allocdb__run(db, st, "COMMIT", eb);
 		if (e == ERR_OK)
 			return ERR_OK;
 	}
 	/* A failed COMMIT (e.g. SQLITE_FULL) leaves the transaction open. */
 	if (!sqlite3_get_autocommit(db->conn))
-		(void)sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+		rollback(db);
 	return e;
 }
 
@@ -77,10 +180,7 @@ enum err allocdb__chunk_read(struct allocdb *db, const char *range,
 	enum err e;
 	int rc;
 
-	e = allocdb__prepare(db,
-			     "SELECT bits FROM chunks"
-			     " WHERE range_name = ?1 AND chunk = ?2",
-			     &st, eb);
+	e = allocdb__stmt(db, ALLOCDB__CHUNK_READ, &st, eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
@@ -101,7 +201,7 @@ enum err allocdb__chunk_read(struct allocdb *db, const char *range,
 	} else if (rc != SQLITE_DONE) {
 		e = allocdb__fail(db, eb, "reading a chunk");
 	}
-	sqlite3_finalize(st);
+	allocdb__done(st);
 	return e;
 }
 
@@ -113,20 +213,13 @@ enum err allocdb__chunk_write(struct allocdb *db, const char *range,
 	sqlite3_stmt *st;
 	enum err e;
 
-	e = allocdb__prepare(
-	    db,
-	    "INSERT OR REPLACE INTO chunks(range_name, chunk, bits)"
-	    " VALUES (?1, ?2, ?3)",
-	    &st, eb);
+	e = allocdb__stmt(db, ALLOCDB__CHUNK_WRITE, &st, eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)chunk);
 	sqlite3_bind_blob(st, 3, bits, ALLOCDB_CHUNK_BYTES, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		e = allocdb__fail(db, eb, "writing a chunk");
-	sqlite3_finalize(st);
-	return e;
+	return allocdb__run(db, st, "writing a chunk", eb);
 }
 
 char *allocdb__col_str(sqlite3_stmt *st, int col)

@@ -58,12 +58,7 @@ enum err allocdb__insert_owner(struct allocdb *db, const char *range,
 	sqlite3_stmt *st;
 	enum err e;
 
-	e = allocdb__prepare(
-	    db,
-	    "INSERT INTO allocations(range_name, bit, namespace,"
-	    " name, uid, field, taken_ms, confirmed)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	    &st, eb);
+	e = allocdb__stmt(db, ALLOCDB__INSERT_OWNER, &st, eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
@@ -74,10 +69,7 @@ enum err allocdb__insert_owner(struct allocdb *db, const char *range,
 	sqlite3_bind_text(st, 6, o->field, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, o->taken_ms);
 	sqlite3_bind_int(st, 8, o->confirmed);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		e = allocdb__fail(db, eb, "recording an owner");
-	sqlite3_finalize(st);
-	return e;
+	return allocdb__run(db, st, "recording an owner", eb);
 }
 
 static enum err delete_owner(struct allocdb *db, const char *range,
@@ -86,10 +78,7 @@ static enum err delete_owner(struct allocdb *db, const char *range,
 	sqlite3_stmt *st;
 	enum err e;
 
-	e = allocdb__prepare(db,
-			     "DELETE FROM allocations"
-			     " WHERE range_name = ?1 AND bit = ?2",
-			     &st, eb);
+	e = allocdb__stmt(db, ALLOCDB__DELETE_OWNER, &st, eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
@@ -101,7 +90,7 @@ static enum err delete_owner(struct allocdb *db, const char *range,
 			       "allocdb %s: range %s offset %llu: bit set "
 			       "without an owner row",
 			       db->path, range, (unsigned long long)offset);
-	sqlite3_finalize(st);
+	allocdb__done(st);
 	return e;
 }
 
@@ -217,24 +206,13 @@ static enum err confirm_locked(struct allocdb *db,
 	allocdb_entry_release(&o);
 	if (e)
 		return e;
-	e = allocdb__prepare(db,
-			     "UPDATE allocations SET confirmed = 1,"
-			     " uid = CASE WHEN uid = '' THEN ?3 ELSE uid END"
-			     " WHERE range_name = ?1 AND bit = ?2"
-			     /* Only a real change dirties a page: the watch
-			      * confirms every value on every Service event,
-			      * and an unchanged commit costs no fsync. */
-			     " AND (confirmed = 0 OR (uid = '' AND ?3 != ''))",
-			     &st, eb);
+	e = allocdb__stmt(db, ALLOCDB__CONFIRM, &st, eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)offset);
 	sqlite3_bind_text(st, 3, uid, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		e = allocdb__fail(db, eb, "confirming an owner");
-	sqlite3_finalize(st);
-	return e;
+	return allocdb__run(db, st, "confirming an owner", eb);
 }
 
 enum err allocdb_confirm(struct allocdb *db, const char *range, uint64_t offset,
@@ -264,18 +242,12 @@ enum err allocdb__exec_meta(struct allocdb *db, const char *key, int64_t value,
 	sqlite3_stmt *st;
 	enum err e;
 
-	e = allocdb__prepare(db,
-			     "INSERT OR REPLACE INTO meta(key, value)"
-			     " VALUES (?1, ?2)",
-			     &st, eb);
+	e = allocdb__stmt(db, ALLOCDB__META_SET, &st, eb);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, value);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		e = allocdb__fail(db, eb, "writing meta");
-	sqlite3_finalize(st);
-	return e;
+	return allocdb__run(db, st, "writing meta", eb);
 }
 
 enum err allocdb_set_last_repair(struct allocdb *db, int64_t ms,
