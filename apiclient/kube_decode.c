@@ -164,7 +164,7 @@ static enum err meta_open(struct kube__dec *d, unsigned id)
 		(void)kube__vec_push(&d->vec[KV_OWNERS],
 				     sizeof(struct kube_owner_ref));
 	else if (id == KN_LABELS || id == KN_ANNOTATIONS)
-		d->vec[KV_LABELS].n = 0;
+		kube__labels_reset(d);
 	return ERR_OK;
 }
 
@@ -227,6 +227,7 @@ void kube__dec_init(struct kube__dec *d, unsigned max_depth)
 
 void kube__dec_release(struct kube__dec *d)
 {
+	kube__labels_reset(d);
 	kube_object_unref(d->obj);
 	free(d->frames);
 	buf_release(&d->key);
@@ -249,6 +250,7 @@ void kube__dec_begin(struct kube__dec *d, const struct kube__schema *ks)
 	d->err = ERR_OK;
 	d->eb.msg[0] = '\0';
 	memset(&d->st, 0, sizeof(d->st));
+	kube__labels_reset(d);
 	for (size_t i = 0; i < KUBE__NVEC; i++)
 		d->vec[i].n = 0;
 	buf_reset(&d->tmp);
@@ -560,8 +562,20 @@ void kube__labels_add(struct kube__dec *d, const struct kube__val *v)
 {
 	struct kube_label *l = kube__vec_push(&d->vec[KV_LABELS], sizeof(*l));
 
-	l->key = kube__internn(d->obj, d->key.data, d->key.len);
-	l->value = kube__val_intern(d, v);
+	l->key = kube__intern_take(d->key.data, d->key.len);
+	l->value = kube__intern_take(v->s, v->len);
+}
+
+void kube__labels_reset(struct kube__dec *d)
+{
+	struct kube__vec *v = &d->vec[KV_LABELS];
+	const struct kube_label *l = (const void *)v->p;
+
+	for (size_t i = 0; i < v->n; i++) {
+		kube__intern_drop(l[i].key);
+		kube__intern_drop(l[i].value);
+	}
+	v->n = 0;
 }
 
 static int label_cmp(const void *a, const void *b)
@@ -576,5 +590,9 @@ void kube__labels_commit(struct kube__dec *d, struct kube_labels *l)
 
 	if (v->n > 1)
 		qsort(v->p, v->n, v->size, label_cmp);
-	l->items = kube__vec_commit(v, d->obj, &l->n);
+	l->items = (struct kube_label *)kube__intern_labels(
+	    d->obj, (const struct kube_label *)(const void *)v->p,
+	    (uint32_t)v->n);
+	l->n = (uint32_t)v->n;
+	v->n = 0;
 }

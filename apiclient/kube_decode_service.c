@@ -219,7 +219,7 @@ static enum err svc_open(struct kube__dec *d, const struct kube__node *n)
 {
 	if (n->id == S_SELECTOR) {
 		svc_of(d)->has_selector = true;
-		d->vec[KV_LABELS].n = 0;
+		kube__labels_reset(d);
 	} else if (n->id == S_PORT) {
 		(void)kube__vec_push(&d->vec[V_PORTS],
 				     sizeof(struct kube_service_port));

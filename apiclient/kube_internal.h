@@ -27,6 +27,18 @@
 const char *kube__strn(struct kube_object *o, const char *s, size_t n);
 /* Interns s[0..n) and records the reference in o (released by its free). */
 const char *kube__internn(struct kube_object *o, const char *s, size_t n);
+/* A reference to the interned s[0..n), held by the caller (no record). */
+const char *kube__intern_take(const char *s, size_t n);
+/* Drops a reference from kube__intern_take; NULL is a no-op. */
+void kube__intern_drop(const char *s);
+/*
+ * The shared, interned copy of the label set items[0..n) (sorted, keys and
+ * values from kube__intern_take, whose references it takes over), held by
+ * o; NULL when n is 0. Records with equal sets share one array.
+ */
+const struct kube_label *kube__intern_labels(struct kube_object *o,
+					     const struct kube_label *items,
+					     uint32_t n);
 /* Copies n bytes into o's arena, aligned for any member type. */
 void *kube__dup(struct kube_object *o, const void *p, size_t n);
 /* Drops the slack of o's private arrays once it is fully built. */
@@ -234,10 +246,14 @@ enum err kube__val_protocol(struct kube__dec *d, const struct kube__val *v,
 enum kube_tristate kube__val_tristate(const struct kube__val *v);
 /* Condition status "True" → KUBE_TRUE, other → KUBE_FALSE. */
 enum kube_tristate kube__cond_status(const struct kube__val *v);
-/* Sorts the collected labels (vec[KV_LABELS]) into *l. */
+/* Sorts the collected labels (vec[KV_LABELS]) into *l, as an interned
+ * label set, and empties the vector. */
 void kube__labels_commit(struct kube__dec *d, struct kube_labels *l);
-/* Collects one string-map entry into vec[KV_LABELS], interned. */
+/* Collects one string-map entry into vec[KV_LABELS]; its key and value are
+ * interned and referenced by the vector until commit or reset. */
 void kube__labels_add(struct kube__dec *d, const struct kube__val *v);
+/* Empties vec[KV_LABELS], dropping the references of what it holds. */
+void kube__labels_reset(struct kube__dec *d);
 
 /* Kubernetes quantity to milli-units, rounded up (resource.Quantity
  * MilliValue). ERR_INVALID when malformed or out of range. */

@@ -22,11 +22,19 @@
 
 /* ---- Intern table ------------------------------------------------------ */
 
+/*
+ * An entry is a string, or a label set: a sorted struct kube_label array
+ * whose keys and values are themselves interned strings, each holding one
+ * reference of the set. Pods of one template share their label set, so a
+ * record then holds one reference instead of one per key and value.
+ */
 struct ientry {
 	struct ientry *next; /* bucket chain, guarded by intern_lock */
 	uint32_t hash;
 	uint32_t refs; /* guarded by intern_lock */
-	char s[];
+	uint32_t len;  /* bytes of s, a string's NUL excluded */
+	bool set;      /* s holds struct kube_label[len / sizeof] */
+	alignas(void *) char s[];
 };
 
 static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -62,22 +70,34 @@ static void intern_grow(void)
 	intern_nbuckets = nb;
 }
 
-/* Returns the entry for s[0..n) with one more reference. */
-static struct ientry *intern_get(const char *s, size_t n)
+static struct ientry *entry_of(const void *s)
 {
-	uint32_t h = hash_bytes(s, n);
+	return (struct ientry *)(void *)((char *)(uintptr_t)s -
+					 offsetof(struct ientry, s));
+}
+
+/* The entry for s[0..n) (a string, or a set's bytes) with one more
+ * reference; *fresh tells whether it was created. intern_lock held. */
+static struct ientry *intern_get_locked(const char *s, size_t n, bool set,
+					bool *fresh)
+{
+	uint32_t h = hash_bytes(s, n) ^ (uint32_t)set;
 	struct ientry *e;
 
-	pthread_mutex_lock(&intern_lock);
+	BUG_ON(n > UINT32_MAX);
 	if (intern_n >= intern_nbuckets)
 		intern_grow();
 	for (e = intern_buckets[h & (intern_nbuckets - 1)]; e; e = e->next)
-		if (e->hash == h && !strncmp(e->s, s, n) && !e->s[n])
+		if (e->hash == h && e->len == n && e->set == set &&
+		    !memcmp(e->s, s, n))
 			break;
+	*fresh = !e;
 	if (!e) {
 		e = xmalloc(sizeof(*e) + n + 1);
 		e->hash = h;
 		e->refs = 0;
+		e->len = (uint32_t)n;
+		e->set = set;
 		memcpy(e->s, s, n);
 		e->s[n] = '\0';
 		e->next = intern_buckets[h & (intern_nbuckets - 1)];
@@ -85,31 +105,60 @@ static struct ientry *intern_get(const char *s, size_t n)
 		intern_n++;
 	}
 	e->refs++;
+	return e;
+}
+
+static struct ientry *intern_get(const char *s, size_t n)
+{
+	struct ientry *e;
+	bool fresh;
+
+	pthread_mutex_lock(&intern_lock);
+	e = intern_get_locked(s, n, false, &fresh);
 	pthread_mutex_unlock(&intern_lock);
 	return e;
 }
 
-static void intern_put(const char *s)
+/* Drops one reference of the entry of s; a set drops its strings' when it
+ * goes. intern_lock held; the caller frees an emptied table. */
+static void intern_put_locked(const char *s)
 {
-	struct ientry *e =
-	    (struct ientry *)(void *)(s - offsetof(struct ientry, s));
+	struct ientry *e = entry_of(s);
 	struct ientry **pp;
 
-	pthread_mutex_lock(&intern_lock);
-	if (--e->refs == 0) {
-		pp = &intern_buckets[e->hash & (intern_nbuckets - 1)];
-		while (*pp != e)
-			pp = &(*pp)->next;
-		*pp = e->next;
-		free(e);
-		if (--intern_n == 0) {
-			/* An empty table gives its memory back (leak checkers).
-			 */
-			free(intern_buckets);
-			intern_buckets = NULL;
-			intern_nbuckets = 0;
+	if (--e->refs != 0)
+		return;
+	pp = &intern_buckets[e->hash & (intern_nbuckets - 1)];
+	while (*pp != e)
+		pp = &(*pp)->next;
+	*pp = e->next;
+	intern_n--;
+	if (e->set) {
+		const struct kube_label *l = (const void *)e->s;
+
+		for (size_t i = 0; i < e->len / sizeof(*l); i++) {
+			intern_put_locked(l[i].key);
+			intern_put_locked(l[i].value);
 		}
 	}
+	free(e);
+}
+
+/* An empty table gives its memory back (leak checkers). */
+static void intern_trim_locked(void)
+{
+	if (intern_n == 0) {
+		free(intern_buckets);
+		intern_buckets = NULL;
+		intern_nbuckets = 0;
+	}
+}
+
+static void intern_put(const char *s)
+{
+	pthread_mutex_lock(&intern_lock);
+	intern_put_locked(s);
+	intern_trim_locked();
 	pthread_mutex_unlock(&intern_lock);
 }
 
@@ -285,6 +334,21 @@ const char *kube_set_str(struct kube_object *o, const char *s)
 	return s ? kube__strn(o, s, strlen(s)) : NULL;
 }
 
+/* Records that o holds one reference to the interned s. */
+static void rec_hold(struct kube_object *o, const char *s)
+{
+	struct rec *r = rec_of(o);
+
+	if (r->n_interned == r->cap_interned) {
+		uint32_t cap = r->cap_interned ? r->cap_interned * 2 : 8;
+
+		r->interned = xrealloc(r->interned, cap * sizeof(char *));
+		o->bytes += (cap - r->cap_interned) * sizeof(char *);
+		r->cap_interned = cap;
+	}
+	r->interned[r->n_interned++] = s;
+}
+
 const char *kube__internn(struct kube_object *o, const char *s, size_t n)
 {
 	struct rec *r = rec_of(o);
@@ -301,15 +365,44 @@ const char *kube__internn(struct kube_object *o, const char *s, size_t n)
 			return e->s; /* NOLINT(clang-analyzer-unix.Malloc): still referenced, see above */
 		}
 	}
-	if (r->n_interned == r->cap_interned) {
-		uint32_t cap = r->cap_interned ? r->cap_interned * 2 : 8;
-
-		r->interned = xrealloc(r->interned, cap * sizeof(char *));
-		o->bytes += (cap - r->cap_interned) * sizeof(char *);
-		r->cap_interned = cap;
-	}
-	r->interned[r->n_interned++] = e->s;
+	rec_hold(o, e->s);
 	return e->s;
+}
+
+const char *kube__intern_take(const char *s, size_t n)
+{
+	return intern_get(s, n)->s;
+}
+
+void kube__intern_drop(const char *s)
+{
+	if (s)
+		intern_put(s);
+}
+
+const struct kube_label *kube__intern_labels(struct kube_object *o,
+					     const struct kube_label *items,
+					     uint32_t n)
+{
+	struct ientry *e;
+	bool fresh;
+
+	if (n == 0)
+		return NULL;
+	pthread_mutex_lock(&intern_lock);
+	e = intern_get_locked((const char *)items, n * sizeof(*items), true,
+			      &fresh);
+	if (!fresh) {
+		/* The set already holds these very strings, so the drops
+		 * free nothing. */
+		for (uint32_t i = 0; i < n; i++) {
+			intern_put_locked(items[i].key);
+			intern_put_locked(items[i].value);
+		}
+	}
+	pthread_mutex_unlock(&intern_lock);
+	rec_hold(o, e->s);
+	return (const struct kube_label *)(const void *)e->s;
 }
 
 const char *kube_intern(struct kube_object *o, const char *s)
