@@ -185,7 +185,7 @@ static enum err node_close(struct kube__dec *d, const struct kube__node *n)
 		node->zone = kube_labels_get(l, ZONE_LABEL);
 		node->control_plane = kube_labels_get(l, ROLE_CONTROL_PLANE) ||
 				      kube_labels_get(l, ROLE_MASTER);
-		kube__seal(d->obj);
+		d->obj = kube__seal(d->obj);
 	}
 	return ERR_OK;
 }
@@ -245,7 +245,7 @@ static enum err lease_scalar(struct kube__dec *d, const struct kube__node *n,
 static enum err lease_close(struct kube__dec *d, const struct kube__node *n)
 {
 	if (n->id == KN_ROOT)
-		kube__seal(d->obj);
+		d->obj = kube__seal(d->obj);
 	return ERR_OK;
 }
 

@@ -2,9 +2,10 @@
  * kube_decode_pod: the Pod schema and its handlers (apiclient.md §4.3).
  * Kept: spec.nodeName/hostname/subdomain, container ports of containers[]
  * and of initContainers[] with restartPolicy Always (sidecars), status
- * phase, pod IPs and the Ready condition. An init container's
- * restartPolicy may follow its ports, so its ports wait in a scratch
- * vector (names in d->tmp) until the container's map ends.
+ * phase, pod IPs and the Ready condition. Ports wait in scratch vectors
+ * (names in d->tmp): an init container's restartPolicy may follow its
+ * ports, and the final array, equal in every pod of a template, is
+ * interned whole when the pod ends (kube__intern_ports).
  */
 #include "base.h"
 #include "kube.h"
@@ -40,10 +41,11 @@ enum {
 };
 
 /* Scratch vectors. */
-#define V_PORTS	   2 /* struct kube_container_port of containers[] */
-#define V_SIDECARS 3 /* struct kube_container_port of sidecars */
+#define V_PORTS	   2 /* struct pend_port of containers[] */
+#define V_SIDECARS 3 /* struct pend_port of sidecars */
 #define V_PENDING  4 /* struct pend_port of the current init container */
 #define V_IPS	   5 /* const char * */
+#define V_FINAL	   6 /* struct kube_container_port, built at the end */
 
 struct pend_port {
 	int32_t port;
@@ -150,35 +152,16 @@ static enum err tmp_save(struct kube__dec *d, const struct kube__val *v,
 	return buf_add(&d->tmp, v->s, v->len);
 }
 
-static enum err init_port_scalar(struct kube__dec *d, unsigned id,
-				 const struct kube__val *v)
+static enum err port_scalar(struct kube__dec *d, unsigned id,
+			    const struct kube__val *v)
 {
-	struct pend_port *p = last(d, V_PENDING);
+	struct pend_port *p = last(d, d->st.pod.in_init ? V_PENDING : V_PORTS);
 
 	switch (id) {
 	case P_PORT_NAME:
 		p->has_name = true;
 		p->name_len = v->len;
 		return tmp_save(d, v, &p->name_off);
-	case P_PORT_NUM:
-		return kube__val_int32(d, v, &p->port);
-	default:
-		return kube__val_protocol(d, v, &p->protocol);
-	}
-}
-
-static enum err port_scalar(struct kube__dec *d, unsigned id,
-			    const struct kube__val *v)
-{
-	struct kube_container_port *p;
-
-	if (d->st.pod.in_init)
-		return init_port_scalar(d, id, v);
-	p = last(d, V_PORTS);
-	switch (id) {
-	case P_PORT_NAME:
-		p->name = kube__val_str(d, v);
-		return ERR_OK;
 	case P_PORT_NUM:
 		return kube__val_int32(d, v, &p->port);
 	default:
@@ -255,13 +238,8 @@ static enum err pod_open(struct kube__dec *d, const struct kube__node *n)
 		d->vec[V_PENDING].n = 0;
 		break;
 	case P_PORT:
-		if (st->in_init)
-			(void)kube__vec_push(&d->vec[V_PENDING],
-					     sizeof(struct pend_port));
-		else
-			(void)kube__vec_push(
-			    &d->vec[V_PORTS],
-			    sizeof(struct kube_container_port));
+		(void)kube__vec_push(&d->vec[st->in_init ? V_PENDING : V_PORTS],
+				     sizeof(struct pend_port));
 		break;
 	case P_COND:
 		st->cond_ready = false;
@@ -280,36 +258,47 @@ static void init_done(struct kube__dec *d)
 	struct kube__vec *pend = &d->vec[V_PENDING];
 	struct kube__pod_state *st = &d->st.pod;
 
-	for (size_t i = 0; st->init_always && i < pend->n; i++) {
-		const struct pend_port *pp =
-		    (const void *)(pend->p + i * pend->size);
-		struct kube_container_port *cp =
-		    kube__vec_push(&d->vec[V_SIDECARS], sizeof(*cp));
-
-		cp->name = pp->has_name
-			       ? kube__strn(d->obj, d->tmp.data + pp->name_off,
-					    pp->name_len)
-			       : NULL;
-		cp->port = pp->port;
-		cp->protocol = pp->protocol;
-		cp->sidecar = true;
-	}
+	for (size_t i = 0; st->init_always && i < pend->n; i++)
+		memcpy(kube__vec_push(&d->vec[V_SIDECARS], pend->size),
+		       pend->p + i * pend->size, pend->size);
 	pend->n = 0;
 	st->in_init = false;
 	st->init_always = false;
 }
 
+/* Appends the ports waiting in vec to V_FINAL, names interned. */
+static void ports_final(struct kube__dec *d, int vec, bool sidecar)
+{
+	struct kube__vec *v = &d->vec[vec];
+
+	for (size_t i = 0; i < v->n; i++) {
+		const struct pend_port *pp = (const void *)(v->p + i * v->size);
+		struct kube_container_port *cp =
+		    kube__vec_push(&d->vec[V_FINAL], sizeof(*cp));
+
+		cp->name = pp->has_name
+			       ? kube__intern_take(d->tmp.data + pp->name_off,
+						   pp->name_len)
+			       : NULL;
+		cp->port = pp->port;
+		cp->protocol = pp->protocol;
+		cp->sidecar = sidecar;
+	}
+	v->n = 0;
+}
+
 static void pod_finish(struct kube__dec *d)
 {
 	struct kube_pod *p = pod_of(d);
-	struct kube__vec *side = &d->vec[V_SIDECARS];
+	struct kube__vec *fin = &d->vec[V_FINAL];
 	struct kube__pod_state *st = &d->st.pod;
 
-	for (size_t i = 0; i < side->n; i++)
-		memcpy(kube__vec_push(&d->vec[V_PORTS], side->size),
-		       side->p + i * side->size, side->size);
-	side->n = 0;
-	p->ports = kube__vec_commit(&d->vec[V_PORTS], d->obj, &p->n_ports);
+	ports_final(d, V_PORTS, false);
+	ports_final(d, V_SIDECARS, true);
+	p->n_ports = (uint32_t)fin->n;
+	p->ports = (struct kube_container_port *)kube__intern_ports(
+	    d->obj, (const void *)fin->p, p->n_ports);
+	fin->n = 0;
 	if (d->vec[V_IPS].n == 0 && st->has_podip) {
 		const char *ip = kube__strn(d->obj, d->tmp.data + st->podip_off,
 					    st->podip_len);
@@ -317,7 +306,7 @@ static void pod_finish(struct kube__dec *d)
 		*(const char **)kube__vec_push(&d->vec[V_IPS], sizeof(ip)) = ip;
 	}
 	p->ips = kube__vec_commit(&d->vec[V_IPS], d->obj, &p->n_ips);
-	kube__seal(d->obj);
+	d->obj = kube__seal(d->obj);
 }
 
 static enum err pod_close(struct kube__dec *d, const struct kube__node *n)

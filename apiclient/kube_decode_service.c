@@ -238,7 +238,7 @@ static enum err svc_close(struct kube__dec *d, const struct kube__node *n)
 		    kube__vec_commit(&d->vec[V_PORTS], d->obj, &s->n_ports);
 		s->cluster_ips = kube__vec_commit(&d->vec[V_CIPS], d->obj,
 						  &s->n_cluster_ips);
-		kube__seal(d->obj);
+		d->obj = kube__seal(d->obj);
 	}
 	return ERR_OK;
 }

@@ -275,7 +275,7 @@ static enum err slice_close(struct kube__dec *d, const struct kube__node *n)
 		    kube__vec_commit(&d->vec[V_EPS], d->obj, &s->n_endpoints);
 		s->ports =
 		    kube__vec_commit(&d->vec[V_PORTS], d->obj, &s->n_ports);
-		kube__seal(d->obj);
+		d->obj = kube__seal(d->obj);
 	}
 	return ERR_OK;
 }

@@ -39,10 +39,21 @@ void kube__intern_drop(const char *s);
 const struct kube_label *kube__intern_labels(struct kube_object *o,
 					     const struct kube_label *items,
 					     uint32_t n);
+/* The same for a Pod's container ports (names from kube__intern_take or
+ * NULL; the elements zeroed before they were filled, padding included). */
+const struct kube_container_port *
+kube__intern_ports(struct kube_object *o,
+		   const struct kube_container_port *items, uint32_t n);
 /* Copies n bytes into o's arena, aligned for any member type. */
 void *kube__dup(struct kube_object *o, const void *p, size_t n);
-/* Drops the slack of o's private arrays once it is fully built. */
-void kube__seal(struct kube_object *o);
+/*
+ * Drops the slack of o, which is fully built and not yet shared (one
+ * reference): a Pod, Node or Lease becomes one allocation of the exact size
+ * (its strings, arrays and interned list copied in); others just trim
+ * their interned list. Returns the record, which may have moved: o is then
+ * freed.
+ */
+struct kube_object *kube__seal(struct kube_object *o) ATTR_WUR;
 /* Live entries of the global intern table (tests). */
 size_t kube__intern_count(void);
 

@@ -23,17 +23,20 @@
 /* ---- Intern table ------------------------------------------------------ */
 
 /*
- * An entry is a string, or a label set: a sorted struct kube_label array
- * whose keys and values are themselves interned strings, each holding one
- * reference of the set. Pods of one template share their label set, so a
- * record then holds one reference instead of one per key and value.
+ * An entry is a string, or an array whose strings are themselves interned
+ * strings, each holding one reference of the array: a sorted label set
+ * (struct kube_label[]) or a Pod's container ports (struct
+ * kube_container_port[], padding zeroed). Pods of one template share both,
+ * so a record holds one reference instead of one per string.
  */
+enum ientry_type { IE_STR = 0, IE_LABELS, IE_PORTS };
+
 struct ientry {
 	struct ientry *next; /* bucket chain, guarded by intern_lock */
 	uint32_t hash;
 	uint32_t refs; /* guarded by intern_lock */
 	uint32_t len;  /* bytes of s, a string's NUL excluded */
-	bool set;      /* s holds struct kube_label[len / sizeof] */
+	uint8_t type;  /* enum ientry_type */
 	alignas(void *) char s[];
 };
 
@@ -76,19 +79,19 @@ static struct ientry *entry_of(const void *s)
 					 offsetof(struct ientry, s));
 }
 
-/* The entry for s[0..n) (a string, or a set's bytes) with one more
+/* The entry for s[0..n) (a string, or an array's bytes) with one more
  * reference; *fresh tells whether it was created. intern_lock held. */
-static struct ientry *intern_get_locked(const char *s, size_t n, bool set,
-					bool *fresh)
+static struct ientry *intern_get_locked(const char *s, size_t n,
+					enum ientry_type type, bool *fresh)
 {
-	uint32_t h = hash_bytes(s, n) ^ (uint32_t)set;
+	uint32_t h = hash_bytes(s, n) ^ (uint32_t)type;
 	struct ientry *e;
 
 	BUG_ON(n > UINT32_MAX);
 	if (intern_n >= intern_nbuckets)
 		intern_grow();
 	for (e = intern_buckets[h & (intern_nbuckets - 1)]; e; e = e->next)
-		if (e->hash == h && e->len == n && e->set == set &&
+		if (e->hash == h && e->len == n && e->type == type &&
 		    !memcmp(e->s, s, n))
 			break;
 	*fresh = !e;
@@ -97,7 +100,7 @@ static struct ientry *intern_get_locked(const char *s, size_t n, bool set,
 		e->hash = h;
 		e->refs = 0;
 		e->len = (uint32_t)n;
-		e->set = set;
+		e->type = (uint8_t)type;
 		memcpy(e->s, s, n);
 		e->s[n] = '\0';
 		e->next = intern_buckets[h & (intern_nbuckets - 1)];
@@ -114,13 +117,13 @@ static struct ientry *intern_get(const char *s, size_t n)
 	bool fresh;
 
 	pthread_mutex_lock(&intern_lock);
-	e = intern_get_locked(s, n, false, &fresh);
+	e = intern_get_locked(s, n, IE_STR, &fresh);
 	pthread_mutex_unlock(&intern_lock);
 	return e;
 }
 
-/* Drops one reference of the entry of s; a set drops its strings' when it
- * goes. intern_lock held; the caller frees an emptied table. */
+/* Drops one reference of the entry of s; an array drops its strings' when
+ * it goes. intern_lock held; the caller frees an emptied table. */
 static void intern_put_locked(const char *s)
 {
 	struct ientry *e = entry_of(s);
@@ -133,13 +136,19 @@ static void intern_put_locked(const char *s)
 		pp = &(*pp)->next;
 	*pp = e->next;
 	intern_n--;
-	if (e->set) {
+	if (e->type == IE_LABELS) {
 		const struct kube_label *l = (const void *)e->s;
 
 		for (size_t i = 0; i < e->len / sizeof(*l); i++) {
 			intern_put_locked(l[i].key);
 			intern_put_locked(l[i].value);
 		}
+	} else if (e->type == IE_PORTS) {
+		const struct kube_container_port *p = (const void *)e->s;
+
+		for (size_t i = 0; i < e->len / sizeof(*p); i++)
+			if (p[i].name)
+				intern_put_locked(p[i].name);
 	}
 	free(e);
 }
@@ -249,7 +258,8 @@ void kube_object_unref(struct kube_object *o)
 	r = rec_of(o);
 	for (uint32_t i = 0; i < r->n_interned; i++)
 		intern_put(r->interned[i]);
-	free(r->interned);
+	if (r->cap_interned)
+		free(r->interned);
 	for (c = r->chunks; c; c = next) {
 		next = c->next;
 		free(c);
@@ -339,6 +349,15 @@ static void rec_hold(struct kube_object *o, const char *s)
 {
 	struct rec *r = rec_of(o);
 
+	if (r->cap_interned == 0 && r->n_interned) {
+		/* A sealed record's list lives in its block: copy it out. */
+		const char **l = xmalloc(r->n_interned * sizeof(char *));
+
+		memcpy(l, r->interned, r->n_interned * sizeof(char *));
+		r->interned = l;
+		r->cap_interned = r->n_interned;
+		o->bytes += r->n_interned * sizeof(char *);
+	}
 	if (r->n_interned == r->cap_interned) {
 		uint32_t cap = r->cap_interned ? r->cap_interned * 2 : 8;
 
@@ -380,29 +399,48 @@ void kube__intern_drop(const char *s)
 		intern_put(s);
 }
 
-const struct kube_label *kube__intern_labels(struct kube_object *o,
-					     const struct kube_label *items,
-					     uint32_t n)
+/* Interns an array of type; on a hit, drops the references its strings
+ * brought (the entry holds the very same strings, so nothing is freed). */
+static const void *intern_array(struct kube_object *o, enum ientry_type type,
+				const void *items, size_t size)
 {
 	struct ientry *e;
 	bool fresh;
 
-	if (n == 0)
-		return NULL;
 	pthread_mutex_lock(&intern_lock);
-	e = intern_get_locked((const char *)items, n * sizeof(*items), true,
-			      &fresh);
-	if (!fresh) {
-		/* The set already holds these very strings, so the drops
-		 * free nothing. */
-		for (uint32_t i = 0; i < n; i++) {
-			intern_put_locked(items[i].key);
-			intern_put_locked(items[i].value);
+	e = intern_get_locked(items, size, type, &fresh);
+	if (!fresh && type == IE_LABELS) {
+		const struct kube_label *l = items;
+
+		for (size_t i = 0; i < size / sizeof(*l); i++) {
+			intern_put_locked(l[i].key);
+			intern_put_locked(l[i].value);
 		}
+	} else if (!fresh) {
+		const struct kube_container_port *p = items;
+
+		for (size_t i = 0; i < size / sizeof(*p); i++)
+			if (p[i].name)
+				intern_put_locked(p[i].name);
 	}
 	pthread_mutex_unlock(&intern_lock);
 	rec_hold(o, e->s);
-	return (const struct kube_label *)(const void *)e->s;
+	return e->s;
+}
+
+const struct kube_label *kube__intern_labels(struct kube_object *o,
+					     const struct kube_label *items,
+					     uint32_t n)
+{
+	return n ? intern_array(o, IE_LABELS, items, n * sizeof(*items))
+		 : NULL;
+}
+
+const struct kube_container_port *
+kube__intern_ports(struct kube_object *o,
+		   const struct kube_container_port *items, uint32_t n)
+{
+	return n ? intern_array(o, IE_PORTS, items, n * sizeof(*items)) : NULL;
 }
 
 const char *kube_intern(struct kube_object *o, const char *s)
@@ -410,9 +448,132 @@ const char *kube_intern(struct kube_object *o, const char *s)
 	return s ? kube__internn(o, s, strlen(s)) : NULL;
 }
 
-void kube__seal(struct kube_object *o)
+/* ---- Sealing: one exact allocation per decoded record -------------------- */
+
+/*
+ * While a record is decoded its strings and arrays go to arena chunks sized
+ * by doubling, and the interned list grows by doubling. Sealing copies the
+ * header, the kind's struct, the interned list and the used parts of the
+ * chunks into one allocation of exactly their size, then moves every
+ * pointer into the old chunks to the copy. Only kinds whose pointer fields
+ * are listed below (relocate_*) are compacted; the others keep their
+ * chunks. A compacted record's interned list lives in the block
+ * (cap_interned 0), so a later kube_intern on it copies the list out.
+ */
+
+struct span {
+	const char *lo, *hi, *end; /* a chunk: [lo, lo + used) and [hi, end) */
+	char *lo_to, *hi_to;	   /* where the two parts went */
+};
+
+struct relocs {
+	uint32_t n;
+	struct span *spans;
+};
+
+static void *reloc_ptr(const struct relocs *m, const void *p)
 {
-	struct rec *r = rec_of(o);
+	const char *c = p;
+
+	for (uint32_t i = 0; c && i < m->n; i++) {
+		const struct span *sp = &m->spans[i];
+
+		if (c >= sp->lo && c < sp->hi)
+			return sp->lo_to + (c - sp->lo);
+		if (c >= sp->hi && c < sp->end)
+			return sp->hi_to + (c - sp->hi);
+	}
+	return (void *)(uintptr_t)c;
+}
+
+#define FIX(m, f) ((f) = reloc_ptr((m), (f)))
+
+/* Whether p pointed into the old chunks. An array that did not move (a
+ * shared label set) is not ours to write to. */
+static bool moved(const struct relocs *m, const void *p)
+{
+	return reloc_ptr(m, p) != p;
+}
+
+static void relocate_labels(const struct relocs *m, struct kube_labels *l)
+{
+	if (!moved(m, l->items))
+		return;
+	FIX(m, l->items);
+	for (uint32_t i = 0; i < l->n; i++) {
+		FIX(m, l->items[i].key);
+		FIX(m, l->items[i].value);
+	}
+}
+
+static void relocate_meta(const struct relocs *m, struct kube_meta *meta)
+{
+	FIX(m, meta->ns);
+	FIX(m, meta->name);
+	FIX(m, meta->generate_name);
+	FIX(m, meta->uid);
+	FIX(m, meta->resource_version);
+	relocate_labels(m, &meta->labels);
+	relocate_labels(m, &meta->annotations);
+	if (!moved(m, meta->owners))
+		return;
+	FIX(m, meta->owners);
+	for (uint32_t i = 0; i < meta->n_owners; i++) {
+		FIX(m, meta->owners[i].api_version);
+		FIX(m, meta->owners[i].kind);
+		FIX(m, meta->owners[i].name);
+		FIX(m, meta->owners[i].uid);
+	}
+}
+
+static void relocate_pod(const struct relocs *m, struct kube_pod *p)
+{
+	FIX(m, p->node_name);
+	FIX(m, p->hostname);
+	FIX(m, p->subdomain);
+	if (moved(m, p->ips)) {
+		FIX(m, p->ips);
+		for (uint32_t i = 0; i < p->n_ips; i++)
+			FIX(m, p->ips[i]);
+	}
+	if (moved(m, p->ports)) {
+		FIX(m, p->ports);
+		for (uint32_t i = 0; i < p->n_ports; i++)
+			FIX(m, p->ports[i].name);
+	}
+}
+
+/* Moves every pointer of r's record that points into the old chunks;
+ * false for kinds without a relocation list. */
+static bool relocate(const struct relocs *m, struct rec *r)
+{
+	switch (r->u.obj.kind) {
+	case KUBE_KIND_POD:
+		relocate_pod(m, &r->u.pod);
+		break;
+	case KUBE_KIND_NODE:
+		FIX(m, r->u.node.zone);
+		break;
+	case KUBE_KIND_LEASE:
+		FIX(m, r->u.lease.holder_identity);
+		break;
+	default:
+		return false;
+	}
+	relocate_meta(m, &r->u.obj.meta);
+	return true;
+}
+
+static bool compactable(enum kube_kind kind)
+{
+	return kind == KUBE_KIND_POD || kind == KUBE_KIND_NODE ||
+	       kind == KUBE_KIND_LEASE;
+}
+
+/* Shrinks the interned list of a record that keeps its chunks. */
+static void trim_interned(struct rec *r)
+{
+	struct kube_object *o = &r->u.obj;
 
 	if (r->n_interned == r->cap_interned)
 		return;
@@ -424,6 +585,74 @@ void kube__seal(struct kube_object *o)
 		return;
 	}
 	r->interned = xrealloc(r->interned, r->n_interned * sizeof(char *));
+}
+
+/* Lays out the used parts of r's chunks at to (lower parts first, so they
+ * stay aligned) and fills m. */
+static void copy_chunks(struct rec *r, char *to, struct relocs *m)
+{
+	const struct chunk *c;
+	struct span *sp;
+	char *hi_to = to;
+
+	for (c = r->chunks; c; c = c->next)
+		hi_to += c->lo;
+	for (c = r->chunks, sp = m->spans; c; c = c->next, sp++) {
+		sp->lo = c->data;
+		sp->hi = c->data + c->hi;
+		sp->end = c->data + c->cap;
+		sp->lo_to = to;
+		sp->hi_to = hi_to;
+		memcpy(to, c->data, c->lo);
+		memcpy(hi_to, c->data + c->hi, c->cap - c->hi);
+		to += c->lo;
+		hi_to += c->cap - c->hi;
+	}
+}
+
+static struct rec *compact(struct rec *r)
+{
+	size_t head = offsetof(struct rec, u) + kind_size[r->u.obj.kind];
+	size_t list = r->n_interned * sizeof(char *), used = 0;
+	struct span spans[8], *heap = NULL;
+	struct relocs m = {0, spans};
+	struct chunk *c, *next;
+	struct rec *nr;
+
+	for (c = r->chunks; c; c = c->next, m.n++)
+		used += c->lo + (c->cap - c->hi);
+	if (m.n > ARRAY_SIZE(spans))
+		m.spans = heap = xcalloc(m.n, sizeof(*heap));
+	nr = xmalloc(head + list + used);
+	memcpy(nr, r, head);
+	if (list)
+		memcpy((char *)nr + head, r->interned, list);
+	copy_chunks(r, (char *)nr + head + list, &m);
+	BUG_ON(!relocate(&m, nr));
+	nr->chunks = NULL;
+	nr->interned = list ? (const char **)(void *)((char *)nr + head) : NULL;
+	nr->cap_interned = 0;
+	nr->u.obj.bytes = head + list + used;
+	for (c = r->chunks; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(r->interned);
+	free(r);
+	free(heap);
+	return nr;
+}
+
+struct kube_object *kube__seal(struct kube_object *o)
+{
+	struct rec *r = rec_of(o);
+
+	BUG_ON(atomic_load(&o->refs) != 1);
+	if (!compactable(o->kind)) {
+		trim_interned(r);
+		return o;
+	}
+	return &compact(r)->u.obj;
 }
 
 /* ---- Scratch vectors ---------------------------------------------------- */
