@@ -6,9 +6,11 @@
  * allocdb_write.c, the sqlite helpers in allocdb_sql.c.
  *
  * Main invariant: an open struct allocdb has passed every check, so its
- * file holds exactly the configured ranges and every set bit has its owner
- * row. Locking: allocdb_new and allocdb_free run before and after any
- * other caller; they need no lock.
+ * file holds exactly the configured ranges, of schema ALLOCDB__SCHEMA,
+ * and every owner row lies inside one of them. A file of an older schema
+ * is moved aside and rebuilt from the Services even without
+ * --allocator-rebuild. Locking: allocdb_new and allocdb_free run before
+ * and after any other caller; they need no lock.
  */
 #include "base.h"
 #include "allocdb.h"
@@ -26,25 +28,31 @@ struct opener {
 	struct allocdb *db;
 	const struct allocdb_options *opts;
 	bool refusable;
+	bool outdated; /* ours, of an older schema: moved aside always */
 };
 
+/*
+ * Schema 2 (see ALLOCDB__SCHEMA): one rowid table row per allocated value,
+ * keyed by allocdb__key, so an allocation dirties one small page and no
+ * index; the view keeps the (range_name, bit) shape for humans and the
+ * integration tests.
+ */
 static const char schema_sql[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
     " WITHOUT ROWID;"
-    "CREATE TABLE ranges (name TEXT PRIMARY KEY, spec TEXT NOT NULL,"
-    " size INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE chunks (range_name TEXT NOT NULL,"
-    " chunk INTEGER NOT NULL, bits BLOB NOT NULL,"
-    " PRIMARY KEY (range_name, chunk)) WITHOUT ROWID;"
-    "CREATE TABLE allocations (range_name TEXT NOT NULL,"
-    " bit INTEGER NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,"
-    " uid TEXT NOT NULL, field TEXT NOT NULL, taken_ms INTEGER NOT NULL,"
-    " confirmed INTEGER NOT NULL, PRIMARY KEY (range_name, bit))"
-    " WITHOUT ROWID;"
-    "INSERT INTO meta VALUES ('schema_version', 1), ('chunk_bytes', 512),"
-    " ('last_repair_ms', 0);"
+    "CREATE TABLE ranges (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " spec TEXT NOT NULL, size INTEGER NOT NULL);"
+    "CREATE TABLE owners (key INTEGER PRIMARY KEY, namespace TEXT NOT NULL,"
+    " name TEXT NOT NULL, uid TEXT NOT NULL, field TEXT NOT NULL,"
+    " taken_ms INTEGER NOT NULL, confirmed INTEGER NOT NULL);"
+    "CREATE VIEW allocations AS SELECT r.name AS range_name,"
+    " o.key - (r.id << 32) AS bit, o.namespace AS namespace, o.name AS name,"
+    " o.uid AS uid, o.field AS field, o.taken_ms AS taken_ms,"
+    " o.confirmed AS confirmed FROM owners AS o"
+    " JOIN ranges AS r ON r.id = o.key >> 32;"
+    "INSERT INTO meta VALUES ('schema_version', 2), ('last_repair_ms', 0);"
     "PRAGMA application_id = 1398162241;" /* ALLOCDB__APP_ID */
-    "PRAGMA user_version = 1;";		  /* ALLOCDB__SCHEMA */
+    "PRAGMA user_version = 2;";		  /* ALLOCDB__SCHEMA */
 
 static bool content_fault(int rc)
 {
@@ -147,6 +155,13 @@ static enum err check_identity(struct opener *op, bool *fresh,
 	    ALLOCDB__APP_ID, ALLOCDB__SCHEMA);
 	if (app != ALLOCDB__APP_ID)
 		return refuse(op, eb, "foreign database", detail);
+	if (ver >= 1 && ver < ALLOCDB__SCHEMA) {
+		op->outdated = true;
+		return refuse(op, eb,
+			      "older schema version, rebuilt from the "
+			      "Services",
+			      detail);
+	}
 	if (ver != ALLOCDB__SCHEMA)
 		return refuse(op, eb, "unsupported schema version", detail);
 	return ERR_OK;
@@ -154,22 +169,16 @@ static enum err check_identity(struct opener *op, bool *fresh,
 
 static enum err check_meta(struct opener *op, struct errbuf *eb)
 {
-	int64_t tables = 0, chunk = 0;
+	int64_t n = 0;
 	enum err e;
 
-	e = query_int(
-	    op,
-	    "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
-	    " AND name IN ('meta', 'ranges', 'chunks', 'allocations')",
-	    "listing tables", &tables, eb);
-	if (e)
-		return e;
-	if (tables != 4)
-		return refuse(op, eb, "schema", "allocdb tables are missing");
-	e = query_int(op, "SELECT value FROM meta WHERE key = 'chunk_bytes'",
-		      "reading meta.chunk_bytes", &chunk, eb);
-	if (e == ERR_OK && chunk != ALLOCDB_CHUNK_BYTES)
-		e = refuse(op, eb, "schema", "meta.chunk_bytes is not 512");
+	e = query_int(op,
+		      "SELECT count(*) FROM sqlite_schema WHERE (type = 'table'"
+		      " AND name IN ('meta', 'ranges', 'owners'))"
+		      " OR (type = 'view' AND name = 'allocations')",
+		      "listing tables", &n, eb);
+	if (e == ERR_OK && n != 4)
+		e = refuse(op, eb, "schema", "allocdb tables are missing");
 	return e;
 }
 
@@ -201,6 +210,10 @@ static enum err set_pragmas(struct opener *op, struct errbuf *eb)
 	sqlite3_finalize(st);
 	if (e == ERR_OK)
 		e = allocdb__exec(db, sync, eb);
+	/* The default 1000 pages, in bytes of 4 KiB pages: fewer
+	 * checkpoints rewrite each hot page fewer times. */
+	if (e == ERR_OK)
+		e = allocdb__exec(db, "PRAGMA wal_autocheckpoint = 8000", eb);
 	return e;
 }
 
@@ -287,6 +300,26 @@ static enum err add_new_ranges(struct allocdb *db, struct errbuf *eb)
 	return e;
 }
 
+/* Reads the stored id of every configured range (all recorded now). */
+static enum err read_range_ids(struct allocdb *db, struct errbuf *eb)
+{
+	sqlite3_stmt *st;
+	enum err e;
+
+	e = allocdb__prepare(db, "SELECT id FROM ranges WHERE name = ?1", &st,
+			     eb);
+	for (size_t i = 0; e == ERR_OK && i < db->nranges; i++) {
+		sqlite3_bind_text(st, 1, db->ranges[i].name, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			e = allocdb__fail(db, eb, "reading a range id");
+		else
+			db->ranges[i].id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return e;
+}
+
 static enum err check_ranges(struct opener *op, struct errbuf *eb)
 {
 	enum err e = allocdb__begin(op->db, eb);
@@ -296,53 +329,44 @@ static enum err check_ranges(struct opener *op, struct errbuf *eb)
 	e = check_stored_ranges(op, eb);
 	if (e == ERR_OK)
 		e = add_new_ranges(op->db, eb);
+	if (e == ERR_OK)
+		e = read_range_ids(op->db, eb);
 	return allocdb__end(op->db, e, eb);
 }
 
-/* Every owner row's bit is set, and no other bit is (popcount). */
-static enum err check_range_bits(struct opener *op,
-				 const struct allocdb__range *r,
-				 struct errbuf *eb)
-{
-	size_t nwords = (size_t)((r->size + 63) / 64);
-	uint64_t *words = xcalloc(nwords, sizeof(*words));
-	uint64_t rows = 0, matched = 0, bits = 0;
-	char detail[ERRBUF_SIZE];
-	enum err e;
-
-	e = allocdb__load_words(op->db, r, words, eb);
-	if (e == ERR_OK)
-		e = allocdb__count_owned_bits(op->db, r, words, &rows, &matched,
-					      eb);
-	for (size_t i = 0; e == ERR_OK && i < nwords; i++)
-		bits += (uint64_t)__builtin_popcountll(words[i]);
-	free(words);
-	if (e == ERR_DECODE) {
-		(void)snprintf(detail, sizeof(detail), "%s", eb->msg);
-		return refuse(op, eb, "inconsistent record", detail);
-	}
-	if (e) {
-		op->refusable =
-		    content_fault(sqlite3_extended_errcode(op->db->conn));
-		return e;
-	}
-	if (rows == bits && rows == matched)
-		return ERR_OK;
-	(void)snprintf(detail, sizeof(detail),
-		       "range %s: %llu bits set, %llu owner rows, %llu of them "
-		       "on a set bit",
-		       r->name, (unsigned long long)bits,
-		       (unsigned long long)rows, (unsigned long long)matched);
-	return refuse(op, eb, "inconsistent record", detail);
-}
-
+/*
+ * Every owner row belongs to a stored range, below its size. Keys outside
+ * every range interval would be invisible to every query, so a file with
+ * them was written by something else and is refused.
+ */
 static enum err check_consistency(struct opener *op, struct errbuf *eb)
 {
-	enum err e = ERR_OK;
+	char sql[256];
+	char detail[160];
+	int64_t stray = 0;
+	enum err e;
 
-	for (size_t i = 0; e == ERR_OK && i < op->db->nranges; i++)
-		e = check_range_bits(op, &op->db->ranges[i], eb);
-	return e;
+	e = query_int(op,
+		      "SELECT count(*) FROM owners WHERE key >> 32"
+		      " NOT IN (SELECT id FROM ranges)",
+		      "checking owners", &stray, eb);
+	for (size_t i = 0; e == ERR_OK && !stray && i < op->db->nranges; i++) {
+		const struct allocdb__range *r = &op->db->ranges[i];
+
+		(void)snprintf(sql, sizeof(sql),
+			       "SELECT count(*) FROM owners WHERE key >= %lld"
+			       " AND key < %lld",
+			       (long long)allocdb__key(r, r->size),
+			       (long long)allocdb__key(r, 0) +
+				   (1LL << ALLOCDB__KEY_SHIFT));
+		e = query_int(op, sql, "checking owners", &stray, eb);
+	}
+	if (e || !stray)
+		return e;
+	(void)snprintf(detail, sizeof(detail),
+		       "%lld owner rows outside every configured range",
+		       (long long)stray);
+	return refuse(op, eb, "inconsistent record", detail);
 }
 
 /* One attempt: open the file and run every check (the order matters:
@@ -355,6 +379,7 @@ static enum err open_checked(struct opener *op, struct errbuf *eb)
 	bool fresh = false;
 	enum err e;
 
+	op->outdated = false;
 	if (sqlite3_open_v2(db->path, &db->conn,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				SQLITE_OPEN_NOMUTEX,
@@ -362,8 +387,12 @@ static enum err open_checked(struct opener *op, struct errbuf *eb)
 		return allocdb__fail(db, eb, "cannot open");
 	sqlite3_extended_result_codes(db->conn, 1);
 	sqlite3_busy_timeout(db->conn, ms);
-	if ((e = quick_check(op, eb)) || (e = check_identity(op, &fresh, eb)) ||
-	    (e = set_pragmas(op, eb)))
+	if ((e = quick_check(op, eb)) || (e = check_identity(op, &fresh, eb)))
+		return e;
+	/* Only an empty file takes a page size (before WAL and tables). */
+	if (fresh && (e = allocdb__exec(db, ALLOCDB__PAGE_SIZE_SQL, eb)))
+		return e;
+	if ((e = set_pragmas(op, eb)))
 		return e;
 	if (fresh && (e = create_schema(op, eb)))
 		return e;
@@ -492,14 +521,16 @@ enum err allocdb_new(const struct allocdb_options *opts, struct allocdb **out,
 {
 	struct errbuf local = ERRBUF_INIT;
 	struct allocdb *db = xcalloc(1, sizeof(*db));
-	struct opener op = {db, opts, false};
+	struct opener op = {db, opts, false, false};
 	enum err e;
 
 	pthread_mutex_init(&db->lock, NULL);
 	e = copy_ranges(db, opts, &local);
 	if (e == ERR_OK)
 		e = open_checked(&op, &local);
-	if (e && op.refusable && opts->rebuild &&
+	/* An older schema of ours is moved aside without being asked: the
+	 * Services rebuild it, and no newer build can read it either. */
+	if (e && op.refusable && (opts->rebuild || op.outdated) &&
 	    strcmp(db->path, ":memory:") != 0)
 		e = rebuild(&op, &local);
 	if (eb)

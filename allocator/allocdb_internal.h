@@ -12,14 +12,38 @@
 
 /* "SVCA" in PRAGMA application_id marks our files (foreign-file check). */
 #define ALLOCDB__APP_ID 0x53564341
-/* PRAGMA user_version: the schema version this build reads and writes. */
-#define ALLOCDB__SCHEMA 1
+/*
+ * PRAGMA user_version: the schema version this build reads and writes.
+ * 1: a chunks table of 512-byte bitmap rows beside an allocations table
+ * keyed by (range_name, bit), 4 KiB pages: three pages per allocation.
+ * 2: one owners row per allocated value keyed by allocdb__key, the bitmap
+ * rebuilt from the keys, 512-byte pages: one small page per allocation
+ * (plus the occasional B-tree split).
+ * A file of an older version is moved aside and rebuilt (allocdb_new).
+ */
+#define ALLOCDB__SCHEMA 2
+/* PRAGMA page_size of new files: the smallest sqlite has, as a commit
+ * writes 512 + 24 bytes of WAL per page it dirtied (4 KiB pages wrote
+ * 3x more per allocation in bench-allocdb); an existing file keeps its
+ * own. */
+#define ALLOCDB__PAGE_SIZE_SQL "PRAGMA page_size = 512"
+/* owners.key = ranges.id << ALLOCDB__KEY_SHIFT | offset. */
+#define ALLOCDB__KEY_SHIFT 32
 
 struct allocdb__range {
 	char *name; /* owned */
 	char *spec; /* owned */
 	uint64_t size;
+	int64_t id; /* ranges.id in the file, set by allocdb_new */
 };
+
+/* The owners.key of a range's offset; (r, r->size) is its end. */
+static inline sqlite3_int64 allocdb__key(const struct allocdb__range *r,
+					 uint64_t offset)
+{
+	return (sqlite3_int64)(((uint64_t)r->id << ALLOCDB__KEY_SHIFT) +
+			       offset);
+}
 
 /*
  * The statements of the hot paths, prepared once per connection on first
@@ -29,30 +53,27 @@ enum allocdb__sql {
 	ALLOCDB__BEGIN,
 	ALLOCDB__COMMIT,
 	ALLOCDB__ROLLBACK,
-	ALLOCDB__CHUNK_READ,
-	ALLOCDB__CHUNK_WRITE,
-	ALLOCDB__CHUNKS_OF,
-	ALLOCDB__BITS_OF,
+	ALLOCDB__KEYS_OF,
 	ALLOCDB__OWNER,
 	ALLOCDB__LIST,
 	ALLOCDB__COUNT,
 	ALLOCDB__INSERT_OWNER,
 	ALLOCDB__DELETE_OWNER,
+	ALLOCDB__DELETE_OWNED,
 	ALLOCDB__CONFIRM,
 	ALLOCDB__META_GET,
 	ALLOCDB__META_SET,
-	ALLOCDB__DELETE_CHUNKS,
 	ALLOCDB__DELETE_OWNERS,
 	ALLOCDB__NSQL
 };
 
 struct allocdb {
 	pthread_mutex_t lock;
-	sqlite3 *conn;		       /* guarded by lock */
-	sqlite3_stmt *stmt[ALLOCDB__NSQL]; /* guarded by lock; NULL until used */
-	char *path;		       /* owned; immutable */
-	char *moved_to;		       /* owned; set once by allocdb_new */
-	struct allocdb__range *ranges; /* owned; immutable after new */
+	sqlite3 *conn;			   /* guarded by lock */
+	sqlite3_stmt *stmt[ALLOCDB__NSQL]; /* guarded by lock; lazy */
+	char *path;			   /* owned; immutable */
+	char *moved_to;			   /* owned; set once by allocdb_new */
+	struct allocdb__range *ranges;	   /* owned; immutable after new */
 	size_t nranges;
 };
 
@@ -89,42 +110,21 @@ enum err allocdb__begin(struct allocdb *db, struct errbuf *eb) ATTR_WUR;
 enum err allocdb__end(struct allocdb *db, enum err e,
 		      struct errbuf *eb) ATTR_WUR;
 
-/* Reads one chunk (zeros when the row is missing); ERR_DB when the
- * stored blob has the wrong size. */
-enum err allocdb__chunk_read(struct allocdb *db, const char *range,
-			     uint64_t chunk,
-			     unsigned char out[ALLOCDB_CHUNK_BYTES],
-			     struct errbuf *eb) ATTR_WUR;
-enum err allocdb__chunk_write(struct allocdb *db, const char *range,
-			      uint64_t chunk,
-			      const unsigned char bits[ALLOCDB_CHUNK_BYTES],
-			      struct errbuf *eb) ATTR_WUR;
 /* Copies the text column (NULL becomes ""). */
 char *allocdb__col_str(sqlite3_stmt *st, int col);
-/* Fills e from columns offset, ns, name, uid, field, taken_ms, confirmed
- * starting at column 0. */
-void allocdb__col_entry(sqlite3_stmt *st, struct allocdb_entry *e);
-
-/*
- * ORs the range's bitmap into words ((size + 63) / 64 of them, zeroed by
- * the caller). ERR_DECODE for a chunk of the wrong size or beyond the
- * range (the file's content is wrong), ERR_DB for sqlite errors.
- */
-enum err allocdb__load_words(struct allocdb *db, const struct allocdb__range *r,
-			     uint64_t *words, struct errbuf *eb) ATTR_WUR;
-/* Counts the range's owner rows, and those whose bit is set in words. */
-enum err allocdb__count_owned_bits(struct allocdb *db,
-				   const struct allocdb__range *r,
-				   const uint64_t *words, uint64_t *rows,
-				   uint64_t *matched,
-				   struct errbuf *eb) ATTR_WUR;
+/* Fills e from columns key, ns, name, uid, field, taken_ms, confirmed
+ * starting at column 0, for range r. */
+void allocdb__col_entry(sqlite3_stmt *st, const struct allocdb__range *r,
+			struct allocdb_entry *e);
 
 /* The owner row of a value; ERR_NOT_FOUND when there is none. */
 enum err allocdb__owner(struct allocdb *db, const struct allocdb__range *r,
 			uint64_t offset, struct allocdb_entry *out,
 			struct errbuf *eb) ATTR_WUR;
-/* Inserts o's owner row (uid NULL stored as ""). */
-enum err allocdb__insert_owner(struct allocdb *db, const char *range,
+/* Inserts o's owner row (uid NULL stored as ""); ERR_CONFLICT when the
+ * value already has one. */
+enum err allocdb__insert_owner(struct allocdb *db,
+			       const struct allocdb__range *r,
 			       const struct allocdb_entry *o,
 			       struct errbuf *eb) ATTR_WUR;
 /* An owner string: present (non-empty) when required, shorter than

@@ -1,87 +1,38 @@
 /*
- * allocdb_read: the queries of the record: a range's bitmap, one value's
- * owner, all owners of a range, counts and the last repair time. Each is
- * one statement (a consistent snapshot) under db->lock; results are
- * copied out before the lock is dropped.
+ * allocdb_read: the queries of the record: a range's bitmap (rebuilt
+ * from the keys of its owner rows), one value's owner, all owners of a range,
+ * counts and the last repair time. Each is one statement (a consistent
+ * snapshot) under db->lock; results are copied out before the lock is dropped.
  */
 #include "base.h"
 #include "allocdb.h"
 
 #include "allocdb_internal.h"
 
-/* ORs one stored chunk into words; chunk bytes are LSB-first, so byte j
- * holds bits 8j..8j+7 and lands whole inside one word. */
-static enum err or_chunk(const struct allocdb__range *r, uint64_t chunk,
-			 const unsigned char *bits, int len, uint64_t *words,
-			 struct errbuf *eb)
+/* Binds the range's key interval to ?1 and ?2. */
+static void bind_range(sqlite3_stmt *st, const struct allocdb__range *r)
 {
-	size_t nwords = (size_t)((r->size + 63) / 64);
-	uint64_t base = chunk * ALLOCDB_CHUNK_BITS;
-
-	if (len != ALLOCDB_CHUNK_BYTES || base >= r->size)
-		return errbuf_set(
-		    eb, ERR_DECODE,
-		    "range %s chunk %llu: %d bytes for a range of %llu values",
-		    r->name, (unsigned long long)chunk, len,
-		    (unsigned long long)r->size);
-	for (size_t j = 0; j < ALLOCDB_CHUNK_BYTES; j++) {
-		uint64_t bit = base + 8 * j;
-
-		if (bits[j] == 0)
-			continue;
-		if (bit / 64 >= nwords)
-			return errbuf_set(eb, ERR_DECODE,
-					  "range %s: bit %llu set beyond the "
-					  "range's %llu values",
-					  r->name, (unsigned long long)bit,
-					  (unsigned long long)r->size);
-		words[bit / 64] |= (uint64_t)bits[j] << (bit % 64);
-	}
-	return ERR_OK;
+	sqlite3_bind_int64(st, 1, allocdb__key(r, 0));
+	sqlite3_bind_int64(st, 2, allocdb__key(r, r->size));
 }
 
-enum err allocdb__load_words(struct allocdb *db, const struct allocdb__range *r,
-			     uint64_t *words, struct errbuf *eb)
+/* Sets the bit of every owner row of the range in words (zeroed). */
+static enum err load_words(struct allocdb *db, const struct allocdb__range *r,
+			   uint64_t *words, struct errbuf *eb)
 {
-	sqlite3_stmt *st;
-	enum err e;
-	int rc = SQLITE_DONE;
-
-	e = allocdb__stmt(db, ALLOCDB__CHUNKS_OF, &st, eb);
-	if (e)
-		return e;
-	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
-	while (e == ERR_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		e = or_chunk(r, (uint64_t)sqlite3_column_int64(st, 0),
-			     sqlite3_column_blob(st, 1),
-			     sqlite3_column_bytes(st, 1), words, eb);
-	if (e == ERR_OK && rc != SQLITE_DONE)
-		e = allocdb__fail(db, eb, "reading chunks");
-	allocdb__done(st);
-	return e;
-}
-
-enum err allocdb__count_owned_bits(struct allocdb *db,
-				   const struct allocdb__range *r,
-				   const uint64_t *words, uint64_t *rows,
-				   uint64_t *matched, struct errbuf *eb)
-{
+	sqlite3_int64 base = allocdb__key(r, 0);
 	sqlite3_stmt *st;
 	enum err e;
 	int rc;
 
-	e = allocdb__stmt(db, ALLOCDB__BITS_OF, &st, eb);
+	e = allocdb__stmt(db, ALLOCDB__KEYS_OF, &st, eb);
 	if (e)
 		return e;
-	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
-	*rows = *matched = 0;
+	bind_range(st, r);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_int64 bit = sqlite3_column_int64(st, 0);
+		uint64_t bit = (uint64_t)(sqlite3_column_int64(st, 0) - base);
 
-		(*rows)++;
-		if (bit >= 0 && (uint64_t)bit < r->size &&
-		    (words[bit / 64] >> (bit % 64) & 1))
-			(*matched)++;
+		words[bit / 64] |= (uint64_t)1 << (bit % 64);
 	}
 	if (rc != SQLITE_DONE)
 		e = allocdb__fail(db, eb, "reading owners");
@@ -104,10 +55,9 @@ enum err allocdb_load(struct allocdb *db, const char *range, uint64_t *words,
 		    range, (unsigned long long)((r->size + 63) / 64), nwords);
 	memset(words, 0, nwords * sizeof(*words));
 	pthread_mutex_lock(&db->lock);
-	e = allocdb__load_words(db, r, words, eb);
+	e = load_words(db, r, words, eb);
 	pthread_mutex_unlock(&db->lock);
-	/* Checked at open, so a bad chunk now is damage behind our back. */
-	return e == ERR_DECODE ? ERR_DB : e;
+	return e;
 }
 
 enum err allocdb__owner(struct allocdb *db, const struct allocdb__range *r,
@@ -121,11 +71,10 @@ enum err allocdb__owner(struct allocdb *db, const struct allocdb__range *r,
 	e = allocdb__stmt(db, ALLOCDB__OWNER, &st, eb);
 	if (e)
 		return e;
-	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)offset);
+	sqlite3_bind_int64(st, 1, allocdb__key(r, offset));
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		allocdb__col_entry(st, out);
+		allocdb__col_entry(st, r, out);
 	else if (rc == SQLITE_DONE)
 		e = errbuf_set(eb, ERR_NOT_FOUND,
 			       "range %s offset %llu is free", r->name,
@@ -150,7 +99,7 @@ enum err allocdb_lookup(struct allocdb *db, const char *range, uint64_t offset,
 	return e;
 }
 
-static enum err list_locked(struct allocdb *db, const char *range,
+static enum err list_locked(struct allocdb *db, const struct allocdb__range *r,
 			    struct allocdb_entry **out, size_t *n,
 			    struct errbuf *eb)
 {
@@ -163,13 +112,13 @@ static enum err list_locked(struct allocdb *db, const char *range,
 	e = allocdb__stmt(db, ALLOCDB__LIST, &st, eb);
 	if (e)
 		return e;
-	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
+	bind_range(st, r);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (len == cap) {
 			cap = cap ? 2 * cap : 64;
 			v = xrealloc(v, cap * sizeof(*v));
 		}
-		allocdb__col_entry(st, &v[len++]);
+		allocdb__col_entry(st, r, &v[len++]);
 	}
 	if (rc != SQLITE_DONE) {
 		e = allocdb__fail(db, eb, "listing owners");
@@ -186,17 +135,18 @@ static enum err list_locked(struct allocdb *db, const char *range,
 enum err allocdb_list(struct allocdb *db, const char *range,
 		      struct allocdb_entry **out, size_t *n, struct errbuf *eb)
 {
+	const struct allocdb__range *r = allocdb__range(db, range, eb);
 	enum err e;
 
-	if (!allocdb__range(db, range, eb))
+	if (!r)
 		return ERR_INVALID;
 	pthread_mutex_lock(&db->lock);
-	e = list_locked(db, range, out, n, eb);
+	e = list_locked(db, r, out, n, eb);
 	pthread_mutex_unlock(&db->lock);
 	return e;
 }
 
-static enum err count_locked(struct allocdb *db, const char *range,
+static enum err count_locked(struct allocdb *db, const struct allocdb__range *r,
 			     struct allocdb_counts *out, struct errbuf *eb)
 {
 	sqlite3_stmt *st;
@@ -205,7 +155,7 @@ static enum err count_locked(struct allocdb *db, const char *range,
 	e = allocdb__stmt(db, ALLOCDB__COUNT, &st, eb);
 	if (e)
 		return e;
-	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
+	bind_range(st, r);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		out->used = (uint64_t)sqlite3_column_int64(st, 0);
 		out->tentative = (uint64_t)sqlite3_column_int64(st, 1);
@@ -227,7 +177,7 @@ enum err allocdb_count(struct allocdb *db, const char *range,
 		return ERR_INVALID;
 	c.size = r->size;
 	pthread_mutex_lock(&db->lock);
-	e = count_locked(db, range, &c, eb);
+	e = count_locked(db, r, &c, eb);
 	pthread_mutex_unlock(&db->lock);
 	if (e == ERR_OK)
 		*out = c;

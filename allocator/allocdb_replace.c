@@ -1,8 +1,9 @@
 /*
  * allocdb_replace: writes the repair pass's result (allocator.md §8.6):
  * the whole content of one or more ranges, and the repair time, in one
- * transaction, so a failed pass changes nothing. The new bitmaps are built
- * and checked in memory first; only non-empty chunks are stored.
+ * transaction, so a failed pass changes nothing. Each range's entries are
+ * checked in memory first (a bitmap finds duplicates), then its owner
+ * rows are replaced.
  * Locking: db->lock is held for the transaction only.
  */
 #include "base.h"
@@ -14,8 +15,7 @@
 struct plan {
 	const struct allocdb__range *r;
 	const struct allocdb_content *c;
-	unsigned char *bits; /* owned; nchunks * ALLOCDB_CHUNK_BYTES */
-	size_t nchunks;
+	unsigned char *bits; /* owned; (size + 7) / 8 bytes */
 };
 
 static enum err plan_entry(const struct plan *p, const struct allocdb_entry *x,
@@ -56,52 +56,26 @@ static enum err plan_range(struct allocdb *db, struct plan *plans, size_t i,
 		if (plans[j].r == p->r)
 			return errbuf_set(eb, ERR_INVALID,
 					  "range %s: given twice", p->r->name);
-	p->nchunks = (size_t)((p->r->size + ALLOCDB_CHUNK_BITS - 1) /
-			      ALLOCDB_CHUNK_BITS);
-	p->bits = xcalloc(p->nchunks, ALLOCDB_CHUNK_BYTES);
+	p->bits = xcalloc((size_t)((p->r->size + 7) / 8), 1);
 	for (size_t k = 0; e == ERR_OK && k < p->c->n; k++)
 		e = plan_entry(p, &p->c->entries[k], eb);
 	return e;
 }
 
-static enum err delete_range(struct allocdb *db, enum allocdb__sql id,
-			     const char *range, struct errbuf *eb)
+static enum err write_plan(struct allocdb *db, const struct plan *p,
+			   struct errbuf *eb)
 {
 	sqlite3_stmt *st;
 	enum err e;
 
-	e = allocdb__stmt(db, id, &st, eb);
+	e = allocdb__stmt(db, ALLOCDB__DELETE_OWNERS, &st, eb);
 	if (e)
 		return e;
-	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
-	return allocdb__run(db, st, "deleting a range's rows", eb);
-}
-
-static bool chunk_empty(const unsigned char *b)
-{
-	for (size_t i = 0; i < ALLOCDB_CHUNK_BYTES; i++)
-		if (b[i])
-			return false;
-	return true;
-}
-
-static enum err write_plan(struct allocdb *db, const struct plan *p,
-			   struct errbuf *eb)
-{
-	const char *name = p->r->name;
-	enum err e;
-
-	if ((e = delete_range(db, ALLOCDB__DELETE_CHUNKS, name, eb)) ||
-	    (e = delete_range(db, ALLOCDB__DELETE_OWNERS, name, eb)))
-		return e;
-	for (size_t i = 0; e == ERR_OK && i < p->nchunks; i++) {
-		const unsigned char *b = p->bits + i * ALLOCDB_CHUNK_BYTES;
-
-		if (!chunk_empty(b))
-			e = allocdb__chunk_write(db, name, i, b, eb);
-	}
+	sqlite3_bind_int64(st, 1, allocdb__key(p->r, 0));
+	sqlite3_bind_int64(st, 2, allocdb__key(p->r, p->r->size));
+	e = allocdb__run(db, st, "deleting a range's owners", eb);
 	for (size_t k = 0; e == ERR_OK && k < p->c->n; k++)
-		e = allocdb__insert_owner(db, name, &p->c->entries[k], eb);
+		e = allocdb__insert_owner(db, p->r, &p->c->entries[k], eb);
 	return e;
 }
 

@@ -1,52 +1,45 @@
 /*
  * allocdb_sql: the small sqlite helpers shared by the allocdb files:
  * error messages that name the file and the sqlite message, the cache of
- * prepared statements, transactions that always end in COMMIT or
- * ROLLBACK, and chunk rows. Every function here expects db->lock to be
- * held.
+ * prepared statements and transactions that always end in COMMIT or
+ * ROLLBACK. Every function here expects db->lock to be held.
  */
 #include "base.h"
 #include "allocdb.h"
 
 #include "allocdb_internal.h"
 
-#define ENTRY_COLUMNS "bit, namespace, name, uid, field, taken_ms, confirmed"
+#define ENTRY_COLUMNS "key, namespace, name, uid, field, taken_ms, confirmed"
 
+/* ?1 ?2 are a key range [allocdb__key(r, 0), allocdb__key(r, r->size)). */
 static const char *const sql_text[ALLOCDB__NSQL] = {
     [ALLOCDB__BEGIN] = "BEGIN IMMEDIATE",
     [ALLOCDB__COMMIT] = "COMMIT",
     [ALLOCDB__ROLLBACK] = "ROLLBACK",
-    [ALLOCDB__CHUNK_READ] = "SELECT bits FROM chunks"
-			    " WHERE range_name = ?1 AND chunk = ?2",
-    [ALLOCDB__CHUNK_WRITE] = "INSERT OR REPLACE INTO chunks(range_name,"
-			     " chunk, bits) VALUES (?1, ?2, ?3)",
-    [ALLOCDB__CHUNKS_OF] = "SELECT chunk, bits FROM chunks"
-			   " WHERE range_name = ?1",
-    [ALLOCDB__BITS_OF] = "SELECT bit FROM allocations WHERE range_name = ?1",
-    [ALLOCDB__OWNER] = "SELECT " ENTRY_COLUMNS " FROM allocations"
-		       " WHERE range_name = ?1 AND bit = ?2",
-    [ALLOCDB__LIST] = "SELECT " ENTRY_COLUMNS " FROM allocations"
-		      " WHERE range_name = ?1 ORDER BY bit",
-    [ALLOCDB__COUNT] = "SELECT count(*), total(confirmed = 0)"
-		       " FROM allocations WHERE range_name = ?1",
-    [ALLOCDB__INSERT_OWNER] = "INSERT INTO allocations(range_name, bit,"
-			      " namespace, name, uid, field, taken_ms,"
-			      " confirmed)"
-			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [ALLOCDB__DELETE_OWNER] = "DELETE FROM allocations"
-			      " WHERE range_name = ?1 AND bit = ?2",
+    [ALLOCDB__KEYS_OF] = "SELECT key FROM owners WHERE key >= ?1"
+			 " AND key < ?2",
+    [ALLOCDB__OWNER] = "SELECT " ENTRY_COLUMNS " FROM owners WHERE key = ?1",
+    [ALLOCDB__LIST] = "SELECT " ENTRY_COLUMNS " FROM owners"
+		      " WHERE key >= ?1 AND key < ?2 ORDER BY key",
+    [ALLOCDB__COUNT] = "SELECT count(*), total(confirmed = 0) FROM owners"
+		       " WHERE key >= ?1 AND key < ?2",
+    [ALLOCDB__INSERT_OWNER] = "INSERT INTO owners(key, namespace, name, uid,"
+			      " field, taken_ms, confirmed)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ALLOCDB__DELETE_OWNER] = "DELETE FROM owners WHERE key = ?1",
+    [ALLOCDB__DELETE_OWNED] = "DELETE FROM owners WHERE key = ?1"
+			      " AND namespace = ?2 AND name = ?3",
     /* Only a real change dirties a page: the watch confirms every value
      * on every Service event, and an unchanged commit costs no fsync. */
-    [ALLOCDB__CONFIRM] = "UPDATE allocations SET confirmed = 1,"
-			 " uid = CASE WHEN uid = '' THEN ?3 ELSE uid END"
-			 " WHERE range_name = ?1 AND bit = ?2"
-			 " AND (confirmed = 0 OR (uid = '' AND ?3 != ''))",
+    [ALLOCDB__CONFIRM] = "UPDATE owners SET confirmed = 1,"
+			 " uid = CASE WHEN uid = '' THEN ?2 ELSE uid END"
+			 " WHERE key = ?1"
+			 " AND (confirmed = 0 OR (uid = '' AND ?2 != ''))",
     [ALLOCDB__META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [ALLOCDB__META_SET] = "INSERT OR REPLACE INTO meta(key, value)"
 			  " VALUES (?1, ?2)",
-    [ALLOCDB__DELETE_CHUNKS] = "DELETE FROM chunks WHERE range_name = ?1",
-    [ALLOCDB__DELETE_OWNERS] = "DELETE FROM allocations"
-			       " WHERE range_name = ?1",
+    [ALLOCDB__DELETE_OWNERS] = "DELETE FROM owners WHERE key >= ?1"
+			       " AND key < ?2",
 };
 
 const struct allocdb__range *allocdb__range(const struct allocdb *db,
@@ -171,57 +164,6 @@ enum err allocdb__end(struct allocdb *db, enum err e, struct errbuf *eb)
 	return e;
 }
 
-enum err allocdb__chunk_read(struct allocdb *db, const char *range,
-			     uint64_t chunk,
-			     unsigned char out[ALLOCDB_CHUNK_BYTES],
-			     struct errbuf *eb)
-{
-	sqlite3_stmt *st;
-	enum err e;
-	int rc;
-
-	e = allocdb__stmt(db, ALLOCDB__CHUNK_READ, &st, eb);
-	if (e)
-		return e;
-	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)chunk);
-	memset(out, 0, ALLOCDB_CHUNK_BYTES);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (sqlite3_column_bytes(st, 0) != ALLOCDB_CHUNK_BYTES)
-			e = errbuf_set(
-			    eb, ERR_DB,
-			    "allocdb %s: range %s chunk %llu: %d bytes, want "
-			    "%d",
-			    db->path, range, (unsigned long long)chunk,
-			    sqlite3_column_bytes(st, 0), ALLOCDB_CHUNK_BYTES);
-		else
-			memcpy(out, sqlite3_column_blob(st, 0),
-			       ALLOCDB_CHUNK_BYTES);
-	} else if (rc != SQLITE_DONE) {
-		e = allocdb__fail(db, eb, "reading a chunk");
-	}
-	allocdb__done(st);
-	return e;
-}
-
-enum err allocdb__chunk_write(struct allocdb *db, const char *range,
-			      uint64_t chunk,
-			      const unsigned char bits[ALLOCDB_CHUNK_BYTES],
-			      struct errbuf *eb)
-{
-	sqlite3_stmt *st;
-	enum err e;
-
-	e = allocdb__stmt(db, ALLOCDB__CHUNK_WRITE, &st, eb);
-	if (e)
-		return e;
-	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)chunk);
-	sqlite3_bind_blob(st, 3, bits, ALLOCDB_CHUNK_BYTES, SQLITE_STATIC);
-	return allocdb__run(db, st, "writing a chunk", eb);
-}
-
 char *allocdb__col_str(sqlite3_stmt *st, int col)
 {
 	const unsigned char *s = sqlite3_column_text(st, col);
@@ -229,9 +171,11 @@ char *allocdb__col_str(sqlite3_stmt *st, int col)
 	return xstrdup(s ? (const char *)s : "");
 }
 
-void allocdb__col_entry(sqlite3_stmt *st, struct allocdb_entry *e)
+void allocdb__col_entry(sqlite3_stmt *st, const struct allocdb__range *r,
+			struct allocdb_entry *e)
 {
-	e->offset = (uint64_t)sqlite3_column_int64(st, 0);
+	e->offset =
+	    (uint64_t)(sqlite3_column_int64(st, 0) - allocdb__key(r, 0));
 	e->ns = allocdb__col_str(st, 1);
 	e->name = allocdb__col_str(st, 2);
 	e->uid = allocdb__col_str(st, 3);

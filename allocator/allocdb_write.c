@@ -6,7 +6,9 @@
  * any error rolls the whole transaction back. Inputs are validated before
  * the transaction starts.
  *
- * Invariant kept by every write: a bit is set iff its owner row exists.
+ * A value is allocated iff its owner row exists (schema 2 stores no
+ * separate bitmap), so a SET is one INSERT, whose primary key refuses a
+ * taken value, and a CLEAR one DELETE: one small B-tree page per value.
  */
 #include "base.h"
 #include "allocdb.h"
@@ -52,44 +54,56 @@ static enum err check_change(struct allocdb *db, const struct allocdb_change *c,
 	return ERR_OK;
 }
 
-enum err allocdb__insert_owner(struct allocdb *db, const char *range,
+enum err allocdb__insert_owner(struct allocdb *db,
+			       const struct allocdb__range *r,
 			       const struct allocdb_entry *o, struct errbuf *eb)
 {
 	sqlite3_stmt *st;
 	enum err e;
+	int rc;
 
 	e = allocdb__stmt(db, ALLOCDB__INSERT_OWNER, &st, eb);
 	if (e)
 		return e;
-	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)o->offset);
-	sqlite3_bind_text(st, 3, o->ns, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, o->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, o->uid ? o->uid : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, o->field, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, o->taken_ms);
-	sqlite3_bind_int(st, 8, o->confirmed);
-	return allocdb__run(db, st, "recording an owner", eb);
+	sqlite3_bind_int64(st, 1, allocdb__key(r, o->offset));
+	sqlite3_bind_text(st, 2, o->ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, o->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, o->uid ? o->uid : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, o->field, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, o->taken_ms);
+	sqlite3_bind_int(st, 7, o->confirmed);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		e = errbuf_set(eb, ERR_CONFLICT, "range %s offset %llu: taken",
+			       r->name, (unsigned long long)o->offset);
+	else if (rc != SQLITE_DONE)
+		e = allocdb__fail(db, eb, "recording an owner");
+	allocdb__done(st);
+	return e;
 }
 
-static enum err delete_owner(struct allocdb *db, const char *range,
-			     uint64_t offset, struct errbuf *eb)
+/* Deletes the value's owner row (only ns/name's when ns is set); *gone
+ * says whether a row was deleted. */
+static enum err delete_owner(struct allocdb *db, const struct allocdb__range *r,
+			     const struct allocdb_change *c, bool *gone,
+			     struct errbuf *eb)
 {
 	sqlite3_stmt *st;
 	enum err e;
 
-	e = allocdb__stmt(db, ALLOCDB__DELETE_OWNER, &st, eb);
+	e = allocdb__stmt(
+	    db, c->ns ? ALLOCDB__DELETE_OWNED : ALLOCDB__DELETE_OWNER, &st, eb);
 	if (e)
 		return e;
-	sqlite3_bind_text(st, 1, range, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)offset);
+	sqlite3_bind_int64(st, 1, allocdb__key(r, c->offset));
+	if (c->ns) {
+		sqlite3_bind_text(st, 2, c->ns, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, c->name, -1, SQLITE_STATIC);
+	}
 	if (sqlite3_step(st) != SQLITE_DONE)
 		e = allocdb__fail(db, eb, "deleting an owner");
-	else if (sqlite3_changes(db->conn) != 1)
-		e = errbuf_set(eb, ERR_DB,
-			       "allocdb %s: range %s offset %llu: bit set "
-			       "without an owner row",
-			       db->path, range, (unsigned long long)offset);
+	else
+		*gone = sqlite3_changes(db->conn) > 0;
 	allocdb__done(st);
 	return e;
 }
@@ -100,14 +114,17 @@ static enum err conflict(struct allocdb *db, const struct allocdb_change *c,
 {
 	struct allocdb_entry o = {0};
 	const struct allocdb__range *r = allocdb__range(db, c->range, NULL);
+	struct errbuf local = ERRBUF_INIT;
 	enum err e;
 
-	e = allocdb__owner(db, r, c->offset, &o, eb);
+	e = allocdb__owner(db, r, c->offset, &o, &local);
 	if (e == ERR_OK)
 		e = errbuf_set(eb, ERR_CONFLICT,
 			       "range %s offset %llu: %s %s/%s uid=%s field %s",
 			       c->range, (unsigned long long)c->offset, why,
 			       o.ns, o.name, o.uid, o.field);
+	else if (e != ERR_NOT_FOUND && eb)
+		*eb = local;
 	allocdb_entry_release(&o);
 	return e;
 }
@@ -115,57 +132,41 @@ static enum err conflict(struct allocdb *db, const struct allocdb_change *c,
 static enum err apply_set(struct allocdb *db, const struct allocdb_change *c,
 			  int64_t now_ms, struct errbuf *eb)
 {
-	unsigned char bits[ALLOCDB_CHUNK_BYTES];
-	uint64_t chunk = c->offset / ALLOCDB_CHUNK_BITS;
-	uint64_t bit = c->offset % ALLOCDB_CHUNK_BITS;
-	unsigned char mask = (unsigned char)(1u << (bit % 8));
+	const struct allocdb__range *r = allocdb__range(db, c->range, eb);
 	struct allocdb_entry o = {
 	    c->offset,	      (char *)c->ns, (char *)c->name, (char *)c->uid,
 	    (char *)c->field, now_ms,	     c->confirmed,
 	};
 	enum err e;
 
-	e = allocdb__chunk_read(db, c->range, chunk, bits, eb);
-	if (e)
-		return e;
-	if (bits[bit / 8] & mask)
-		return conflict(db, c, "already allocated to", eb);
-	bits[bit / 8] |= mask;
-	e = allocdb__chunk_write(db, c->range, chunk, bits, eb);
-	if (e == ERR_OK)
-		e = allocdb__insert_owner(db, c->range, &o, eb);
-	return e;
+	if (!r)
+		return ERR_INVALID;
+	e = allocdb__insert_owner(db, r, &o, eb);
+	if (e == ERR_CONFLICT)
+		e = conflict(db, c, "already allocated to", eb);
+	/* eb keeps insert_owner's message if the row vanished meanwhile. */
+	return e == ERR_NOT_FOUND ? ERR_CONFLICT : e;
 }
 
-/* Releasing a free value is a no-op, as upstream's Release is. */
+/*
+ * Releasing a free value is a no-op, as upstream's Release is. With an
+ * owner named, a value that is not gone after the DELETE is either free
+ * (fine) or someone else's (a conflict).
+ */
 static enum err apply_clear(struct allocdb *db, const struct allocdb_change *c,
 			    struct errbuf *eb)
 {
-	unsigned char bits[ALLOCDB_CHUNK_BYTES];
-	uint64_t chunk = c->offset / ALLOCDB_CHUNK_BITS;
-	uint64_t bit = c->offset % ALLOCDB_CHUNK_BITS;
-	unsigned char mask = (unsigned char)(1u << (bit % 8));
-	struct allocdb_entry o = {0};
+	const struct allocdb__range *r = allocdb__range(db, c->range, eb);
+	bool gone = false;
 	enum err e;
 
-	e = allocdb__chunk_read(db, c->range, chunk, bits, eb);
-	if (e || !(bits[bit / 8] & mask))
+	if (!r)
+		return ERR_INVALID;
+	e = delete_owner(db, r, c, &gone, eb);
+	if (e || gone || !c->ns)
 		return e;
-	if (c->ns) {
-		e = allocdb__owner(db, allocdb__range(db, c->range, NULL),
-				   c->offset, &o, eb);
-		if (e == ERR_OK &&
-		    (strcmp(o.ns, c->ns) != 0 || strcmp(o.name, c->name) != 0))
-			e = conflict(db, c, "not released, owned by", eb);
-		allocdb_entry_release(&o);
-		if (e)
-			return e;
-	}
-	bits[bit / 8] &= (unsigned char)~mask;
-	e = allocdb__chunk_write(db, c->range, chunk, bits, eb);
-	if (e == ERR_OK)
-		e = delete_owner(db, c->range, c->offset, eb);
-	return e;
+	e = conflict(db, c, "not released, owned by", eb);
+	return e == ERR_NOT_FOUND ? ERR_OK : e;
 }
 
 enum err allocdb_apply(struct allocdb *db, const struct allocdb_change *ch,
@@ -209,9 +210,8 @@ static enum err confirm_locked(struct allocdb *db,
 	e = allocdb__stmt(db, ALLOCDB__CONFIRM, &st, eb);
 	if (e)
 		return e;
-	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)offset);
-	sqlite3_bind_text(st, 3, uid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, allocdb__key(r, offset));
+	sqlite3_bind_text(st, 2, uid, -1, SQLITE_STATIC);
 	return allocdb__run(db, st, "confirming an owner", eb);
 }
 

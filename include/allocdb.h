@@ -6,18 +6,20 @@
  * allocators (allocator.md §8.1, §8.2), one sqlite database file.
  *
  * It stores, for each configured range (e.g. "ipv4" "10.96.0.0/16",
- * "nodeport" "30000-32767"), the range's spec string and size, its bitmap
- * in fixed chunks of ALLOCDB_CHUNK_BYTES (one row per range and chunk, so
- * one allocation rewrites one small row), and for every allocated value
- * one owner row: namespace, name, uid ("" for a tentative reservation made
- * before the Service exists), the field it is for ("spec.clusterIPs[0]",
- * "spec.ports[1].nodePort"), the wall-clock time it was taken and whether
- * the watch confirmed it; plus a meta table (schema version, last
- * successful repair time).
+ * "nodeport" "30000-32767"), the range's spec string and size, and for
+ * every allocated value one owner row: namespace, name, uid ("" for a
+ * tentative reservation made before the Service exists), the field it is
+ * for ("spec.clusterIPs[0]", "spec.ports[1].nodePort"), the wall-clock
+ * time it was taken and whether the watch confirmed it; plus a meta table
+ * (schema version, last successful repair time). The owner rows are the
+ * bitmap: allocdb_load rebuilds it from their keys, so one allocation
+ * writes one small row on one 512-byte page (more when the B-tree
+ * splits) and nothing else; the chunked bitmap of allocator.md §8.2
+ * would add a second page per value.
  *
- * Invariants, kept by every transaction: a value's bit is set if and only
- * if it has an owner row; no bit at or beyond a range's size is set. Bit
- * i of a range is "offset i"; the caller maps offsets to addresses/ports.
+ * Invariants: a value's bit is set if and only if it has an owner row;
+ * no owner row lies at or beyond a range's size. Bit i of a range is
+ * "offset i"; the caller maps offsets to addresses/ports.
  *
  * The Services in the API are the truth (§1): this record is rebuilt from
  * them by the repair pass (allocdb_replace). Leak counters are not stored
@@ -34,9 +36,6 @@
  * block on disk I/O (fsync) and on the busy timeout.
  */
 
-/* Bytes of bitmap per chunk row: 4096 values. */
-#define ALLOCDB_CHUNK_BYTES 512
-#define ALLOCDB_CHUNK_BITS  ((uint64_t)ALLOCDB_CHUNK_BYTES * 8)
 /* Largest range: a /12 of IPv4 (§2.2) has 2^20 addresses. */
 #define ALLOCDB_MAX_RANGE_SIZE ((uint64_t)1 << 20)
 /* Longest owner strings accepted (a DNS subdomain name is 253). */
@@ -116,14 +115,18 @@ struct allocdb_counts {
 /*
  * Opens or creates the record at opts->path and checks it: PRAGMA
  * quick_check, our application_id and schema version, the stored range
- * specs against opts->ranges, and bits against owner rows. A file that is
- * not a database, is corrupt, belongs to another application, has a
- * different range spec (or a stored range no longer configured) or is
- * inconsistent is refused with ERR_DB and a message naming the file, the
- * reason and the sqlite message; with opts->rebuild it is instead moved
- * aside (allocdb_moved_to) and an empty record is started, a warning
- * naming both paths is logged, and eb holds the same line although the
- * call succeeds. ERR_INVALID for bad options. Blocks.
+ * specs against opts->ranges, and owner rows against the ranges. A file
+ * that is not a database, is corrupt, belongs to another application or
+ * to a newer schema version, has a different range spec (or a stored
+ * range no longer configured) or is inconsistent is refused with ERR_DB
+ * and a message naming the file, the reason and the sqlite message; with
+ * opts->rebuild it is instead moved aside (allocdb_moved_to) and an empty
+ * record is started, a warning naming both paths is logged, and eb holds
+ * the same line although the call succeeds. A file of an older schema
+ * version of ours is moved aside that way even without opts->rebuild
+ * ("older schema version, rebuilt from the Services"): the Services are
+ * the truth, and the caller's repair pass refills the record. New files
+ * get 512-byte pages. ERR_INVALID for bad options. Blocks.
  */
 enum err allocdb_new(const struct allocdb_options *opts, struct allocdb **out,
 		     struct errbuf *eb) ATTR_WUR;

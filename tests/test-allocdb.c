@@ -614,6 +614,71 @@ static void test_rebuild(void)
 	unit_rmtree(dir);
 }
 
+/* A file of schema 1 (an older build) is moved aside without being
+ * asked, and the new one has 512-byte pages and the allocations view. */
+static void test_old_schema(void)
+{
+	char *dir = unit_tmpdir("test-allocdb");
+	char *path = xasprintf("%s/alloc.db", dir);
+	struct allocdb_options o = opts_for(path, ranges3, 3);
+	struct errbuf eb = ERRBUF_INIT;
+	struct allocdb *db = NULL;
+	struct allocdb_change c =
+	    set_of("nodeport", 7, "web", "spec.ports[0].nodePort");
+	sqlite3 *raw = NULL;
+	sqlite3_stmt *st = NULL;
+
+	make_foreign(path, 0x53564341, 1);
+	CHECK_OK(allocdb_new(&o, &db, &eb));
+	check_moved(path, db, &eb);
+	CHECK_CONTAINS(eb.msg, "refused: older schema version, rebuilt from "
+			       "the Services");
+	CHECK_OK(allocdb_apply(db, &c, 1, NULL));
+	allocdb_free(db);
+	CHECK_INT_EQ(sqlite3_open(path, &raw), SQLITE_OK);
+	CHECK_INT_EQ(sqlite3_prepare_v2(raw,
+					"SELECT range_name, bit, name,"
+					" (SELECT page_size FROM"
+					" pragma_page_size) FROM allocations",
+					-1, &st, NULL),
+		     SQLITE_OK);
+	CHECK_INT_EQ(sqlite3_step(st), SQLITE_ROW);
+	CHECK_STR_EQ((const char *)sqlite3_column_text(st, 0), "nodeport");
+	CHECK_INT_EQ(sqlite3_column_int64(st, 1), 7);
+	CHECK_STR_EQ((const char *)sqlite3_column_text(st, 2), "web");
+	CHECK_INT_EQ(sqlite3_column_int(st, 3), 512);
+	CHECK_INT_EQ(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+	free(path);
+	unit_rmtree(dir);
+}
+
+/* An owner row outside every range is refused as inconsistent. */
+static void test_refuse_stray_owner(void)
+{
+	char *dir = unit_tmpdir("test-allocdb");
+	char *path = xasprintf("%s/alloc.db", dir);
+	struct errbuf eb = ERRBUF_INIT;
+	sqlite3 *raw = NULL;
+
+	make_record(path);
+	CHECK_INT_EQ(sqlite3_open(path, &raw), SQLITE_OK);
+	/* ipv4 is range id 1: offset 65536 is beyond its /16. */
+	CHECK_INT_EQ(
+	    sqlite3_exec(raw,
+			 "INSERT INTO owners VALUES ((1 << 32) + 65536,"
+			 " 'default', 'x', '', 'f', 0, 0)",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(raw);
+	CHECK_ERR(open_err(path, ranges3, 3, &eb), ERR_DB);
+	CHECK_CONTAINS(eb.msg, "refused: inconsistent record: 1 owner rows "
+			       "outside every configured range");
+	free(path);
+	unit_rmtree(dir);
+}
+
 /* ---- threads ------------------------------------------------------------- */
 
 #define THREADS	      4
@@ -862,6 +927,8 @@ int main(int argc, char **argv)
 	    UNIT_CASE(test_refuse_garbage),
 	    UNIT_CASE(test_refuse_corrupt),
 	    UNIT_CASE(test_refuse_foreign),
+	    UNIT_CASE(test_old_schema),
+	    UNIT_CASE(test_refuse_stray_owner),
 	    UNIT_CASE(test_refuse_range_change),
 	    UNIT_CASE(test_rebuild),
 	    UNIT_CASE(test_threads),
