@@ -2,12 +2,14 @@
  * kube_object: record life cycle, the per-record arena and the global
  * intern table.
  *
- * A record is one allocation: a private header (struct rec) followed by
- * the public struct of its kind. Its own strings and arrays live in a list
- * of arena chunks owned by the header; strings shared between records
- * (namespaces, label keys and values, node names, zones) come from the
- * intern table, and the header lists each interned string it references
- * once, so the last unref releases them.
+ * A record is a private header (struct rec) followed by the public struct
+ * of its kind. While it is built, its own strings and arrays live in a
+ * list of arena chunks owned by the header; a decoder then seals it, which
+ * for Pods, Nodes and Leases copies everything into one allocation of the
+ * exact size. What records share (namespaces, label keys and values, node
+ * names, zones, and whole label sets and Pod port arrays) comes from the
+ * intern table, and the header lists each interned entry it references, so
+ * the last unref releases them.
  *
  * Locking: the intern table is guarded by intern_lock; records are built
  * by one thread and immutable afterwards; refcounts are atomic.

@@ -9,8 +9,10 @@
  *
  * Records keep only the fields the controllers need. Namespaces, label keys
  * and values, node names and zones are interned (shared, reference-counted
- * strings); the rest of a record's strings live in the record's own
- * allocation. A typical pod costs a few hundred bytes.
+ * strings); so are decoded label sets (the items arrays of labels,
+ * annotations and selectors) and a decoded Pod's ports array, shared by
+ * every record with equal content. The rest of a record's strings live in
+ * the record's own allocation. A typical pod costs a few hundred bytes.
  *
  * Ownership: a decoded record is returned with one reference. Records are
  * immutable once returned, so they may be shared between threads; each

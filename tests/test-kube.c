@@ -1080,7 +1080,21 @@ static void test_refcount_and_interning(void)
 	CHECK(a->meta.ns == b->meta.ns);
 	CHECK(a->meta.labels.items[0].key == b->meta.labels.items[0].key);
 	CHECK(kube_pod(a)->node_name == kube_pod(b)->node_name);
+	/* Label sets and port arrays are interned whole, names included. */
+	CHECK(a->meta.labels.items == b->meta.labels.items);
+	CHECK(kube_pod(a)->ports == kube_pod(b)->ports);
+	CHECK_STR_EQ(kube_pod(a)->ports[1].name, "metrics");
 	CHECK(a->meta.name != b->meta.name); /* not interned */
+	/* A sealed pod is one block: its own strings lie inside it. */
+	CHECK((const char *)a->meta.uid > (const char *)a &&
+	      (const char *)a->meta.uid < (const char *)a + a->bytes);
+	CHECK((const char *)kube_pod(a)->ips[0] > (const char *)a &&
+	      (const char *)kube_pod(a)->ips[0] < (const char *)a + a->bytes);
+	CHECK_STR_EQ(kube_pod(a)->ips[0], "10.244.2.31");
+	/* It still takes strings afterwards (fixtures do). */
+	CHECK_STR_EQ(kube_intern(a, "late-zone"), "late-zone");
+	CHECK_STR_EQ(kube_set_str(a, "late"), "late");
+	CHECK_STR_EQ(a->meta.ns, "shop");
 	CHECK(kube_object_ref(a) == a);
 	CHECK_INT_EQ(atomic_load(&a->refs), 2);
 	kube_object_unref(a);
