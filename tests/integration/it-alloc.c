@@ -471,6 +471,7 @@ static void webhook_allocates_500_mixed_services(void)
 	struct errbuf eb = ERRBUF_INIT;
 	struct it_proc *p = &g.proc;
 
+	it_begin();
 	setup();
 	start_bin(p, "3m");
 	make_leak();
@@ -480,6 +481,7 @@ static void webhook_allocates_500_mixed_services(void)
 	 * leak's) was filled by our webhook. */
 	CHECK_INT_EQ((long long)metric(PATCHED), N_SERVICES - 50 + 1);
 	stop_bin(p);
+	it_end();
 }
 
 static void explicit_requests_honoured_or_denied(void)
@@ -488,6 +490,7 @@ static void explicit_requests_honoured_or_denied(void)
 	struct kube_service *s;
 	struct it_proc *p = &g.proc;
 
+	it_begin();
 	start_bin(p, "3m");
 	buf_init(&resp, 0);
 	CHECK_INT_EQ(create_named("ip-77", "{\"clusterIP\":\"10.96.0.77\",\"ports\":[{\"port\":80}]}", &resp), 201);
@@ -509,6 +512,7 @@ static void explicit_requests_honoured_or_denied(void)
 	kube_object_unref(&s->obj);
 	check_agreement(true);
 	stop_bin(p);
+	it_end();
 }
 
 struct gone {
@@ -536,6 +540,7 @@ static void type_change_and_delete_release(void)
 	struct it_proc *p = &g.proc;
 	char path[256];
 
+	it_begin();
 	start_bin(p, "3m");
 	CHECK_INT_EQ(create_named("flip", "{\"type\":\"NodePort\",\"ports\":[{\"port\":80}]}", NULL), 201);
 	s = get_service("flip");
@@ -557,6 +562,7 @@ static void type_change_and_delete_release(void)
 	CHECK(it_wait_until(value_gone, &ip, IT_TIMEOUT_MS));
 	check_agreement(true);
 	stop_bin(p);
+	it_end();
 }
 
 static void deleted_record_rebuilt_from_api(void)
@@ -564,6 +570,7 @@ static void deleted_record_rebuilt_from_api(void)
 	char wal[640], shm[640];
 	struct it_proc *p = &g.proc;
 
+	it_begin();
 	(void)snprintf(wal, sizeof(wal), "%s-wal", g.db);
 	(void)snprintf(shm, sizeof(shm), "%s-shm", g.db);
 	CHECK_INT_EQ(unlink(g.db), 0);
@@ -576,6 +583,7 @@ static void deleted_record_rebuilt_from_api(void)
 	CHECK_INT_EQ(create_named("after-rebuild", "{\"type\":\"NodePort\",\"ports\":[{\"port\":80}]}", NULL), 201);
 	check_agreement(false);
 	stop_bin(p);
+	it_end();
 }
 
 /* Occurrences of needle in text. */
@@ -618,6 +626,7 @@ static void leak_freed_on_third_pass(void)
 	char *between;
 	int64_t bit = -1;
 
+	it_begin();
 	record_read(&r);
 	for (size_t i = 0; i < r.n; i++)
 		if (str_eq(r.v[i].name, g.leak) &&
@@ -659,6 +668,7 @@ static void leak_freed_on_third_pass(void)
 	CHECK(it_wait_until(value_gone, &port, IT_TIMEOUT_MS));
 	check_agreement(false);
 	stop_bin(p);
+	it_end();
 }
 
 /* Whether ns holds an Event with reason about Service name. */
@@ -692,15 +702,20 @@ static bool has_event(void *ctx)
  * upstream's reason, counts it, and changes nothing. */
 static void repair_reports_out_of_range_as_event(void)
 {
-	const char *ns = it_ns_create("it-alloc-far");
 	struct errbuf eb = ERRBUF_INIT;
-	struct event_want want = {ns, "far", "ClusterIPOutOfRange"};
+	struct event_want want = {NULL, "far", "ClusterIPOutOfRange"};
 	struct it_proc *p = &g.proc;
-	char path[256], *db = xasprintf("%s/narrow.db", g.dir);
+	char path[256], *db;
 	struct kube_service *s;
 	struct kube_object *o = NULL;
 	struct apiclient_result res;
+	const char *ns;
 
+	it_begin();
+	ns = it_ns_create("it-alloc-far");
+	want.ns = ns;
+	db = xasprintf("%s/narrow.db", g.dir);
+	it_defer(free, db);
 	/* Outside the webhook's namespace selector: the apiserver alone. */
 	(void)snprintf(path, sizeof(path), "/api/v1/namespaces/%s/services", ns);
 	IT_CHECK_OK(it_post(path, "{\"metadata\":{\"name\":\"far\"},\"spec\":{\"clusterIP\":\"10.96.200.7\",\"ports\":[{\"port\":80}]}}", NULL, NULL, &eb), &eb);
@@ -712,7 +727,7 @@ static void repair_reports_out_of_range_as_event(void)
 	CHECK_STR_EQ(s->cluster_ip, "10.96.200.7");
 	kube_object_unref(o);
 	stop_bin(p);
-	free(db);
+	it_end();
 }
 
 static void teardown(void)
@@ -720,6 +735,7 @@ static void teardown(void)
 	struct errbuf eb = ERRBUF_INIT;
 	char path[256];
 
+	it_begin();
 	(void)snprintf(path, sizeof(path),
 		       "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/%s",
 		       g.wh_name);
@@ -729,6 +745,7 @@ static void teardown(void)
 	IT_CHECK_OK(it_ns_delete(g.ns, false, &eb), &eb);
 	unit_rmtree(g.dir);
 	g.dir = NULL;
+	it_end();
 }
 
 int main(int argc, char **argv)
