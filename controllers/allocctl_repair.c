@@ -7,7 +7,7 @@
  * left without values (§7.3).
  *
  * A pass: start the allocator's journal, list every Service with a quorum
- * read (no resourceVersion, paginated), run allocator_repair, then post
+ * read (apiclient_list), run allocator_repair, then post
  * the Warning events and count the outcome. A pass whose term ended
  * meanwhile (leadership lost or regained) opens nothing and posts
  * nothing: the next term starts over with fresh leak counters.
@@ -21,113 +21,8 @@
 #include "store.h"
 #include "webhook.h"
 
-#define LIST_PAGE	 500
-#define RETRY_FIRST_MS	 1000
-#define RETRY_MAX_MS	 30000
-#define LIST_ATTEMPTS	 3
-
-/* ---- The quorum list ----------------------------------------------------- */
-
-struct svc_list {
-	struct kube_object **v; /* owned references */
-	size_t n, cap;
-	struct kube_stream *stream;
-	struct errbuf eb;
-};
-
-static void svc_list_clear(struct svc_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		kube_object_unref(l->v[i]);
-	l->n = 0;
-}
-
-static enum err on_item(void *ctx, struct kube_event *ev)
-{
-	struct svc_list *l = ctx;
-
-	if (ev->type != KUBE_EVENT_ADDED || !ev->obj)
-		return ERR_OK;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 256;
-		l->v = xrealloc(l->v, l->cap * sizeof(struct kube_object *));
-	}
-	l->v[l->n++] = ev->obj;
-	ev->obj = NULL;
-	return ERR_OK;
-}
-
-static enum err feed(void *ctx, const char *data, size_t n)
-{
-	struct svc_list *l = ctx;
-
-	return kube_stream_feed(l->stream, data, n, &l->eb);
-}
-
-/* One page; *cont gets the next continue token (owned, "" at the end). */
-static enum err list_page(struct allocctl *c, struct svc_list *l,
-			  const char *cont_in, char **cont, struct errbuf *eb)
-{
-	struct kube_stream_options so = {.kind = KUBE_KIND_SERVICE,
-					 .mode = KUBE_STREAM_LIST,
-					 .on_event = on_item,
-					 .ctx = l};
-	struct apiclient_result res;
-	struct buf path, q;
-	enum err e;
-
-	buf_init(&path, 0);
-	buf_init(&q, 0);
-	apiclient_path(&path, KUBE_KIND_SERVICE, NULL, NULL);
-	BUG_ON(buf_addf(&q, "limit=%d", LIST_PAGE) != ERR_OK);
-	if (cont_in && *cont_in)
-		apiclient_query_add(&q, "continue", cont_in);
-	l->stream = kube_stream_new(&so);
-	l->eb.msg[0] = '\0';
-	e = apiclient_do(c->o.api,
-			 &(struct apiclient_request){.method = APICLIENT_GET,
-						     .path = path.data,
-						     .query = q.data,
-						     .on_data = feed,
-						     .ctx = l,
-						     .cancel = &c->cancel},
-			 NULL, &res, eb);
-	if (e == ERR_OK)
-		e = kube_stream_finish(l->stream, &l->eb);
-	if (e != ERR_OK && l->eb.msg[0])
-		(void)errbuf_set(eb, e, "listing Services: %s", l->eb.msg);
-	if (e == ERR_OK)
-		*cont = xstrdup(kube_stream_list_continue(l->stream));
-	kube_stream_free(l->stream);
-	l->stream = NULL;
-	buf_release(&q);
-	buf_release(&path);
-	return e;
-}
-
-/* Every Service, consistently: the pages of one list share a snapshot;
- * an expired continue token (410) starts the list over. */
-static enum err list_services(struct allocctl *c, struct svc_list *l,
-			      struct errbuf *eb)
-{
-	enum err e = ERR_GONE;
-
-	for (int attempt = 0; attempt < LIST_ATTEMPTS && e == ERR_GONE;
-	     attempt++) {
-		char *cont = NULL;
-
-		svc_list_clear(l);
-		do {
-			char *next = NULL;
-
-			e = list_page(c, l, cont, &next, eb);
-			free(cont);
-			cont = next;
-		} while (e == ERR_OK && cont && cont[0]);
-		free(cont);
-	}
-	return e;
-}
+#define RETRY_FIRST_MS 1000
+#define RETRY_MAX_MS   30000
 
 /* ---- One pass ------------------------------------------------------------ */
 
@@ -201,22 +96,24 @@ static void account_failure(struct allocctl *c, enum err e)
 
 static bool pass_once(struct allocctl *c, uint64_t term)
 {
+	struct apiclient_list_options lo = {.kind = KUBE_KIND_SERVICE,
+					    .cancel = &c->cancel};
 	struct errbuf eb = ERRBUF_INIT;
 	struct repair_result res = {0};
-	struct svc_list l = {0};
+	struct apiclient_list l = {0};
 	int64_t t0 = clock_mono_ns(), list_ms;
 	const struct kube_service **svcs;
 	enum err e;
 
 	allocator_repair_begin(c->alloc);
 	list_ms = clock_now_ms();
-	e = list_services(c, &l, &eb);
+	e = apiclient_list(c->o.api, &lo, &l, &eb);
 	if (e != ERR_OK) {
 		allocator_repair_end(c->alloc);
 	} else {
 		svcs = xcalloc(l.n ? l.n : 1, sizeof(const struct kube_service *));
 		for (size_t i = 0; i < l.n; i++)
-			svcs[i] = kube_service(l.v[i]);
+			svcs[i] = kube_service(l.items[i]);
 		e = allocator_repair(c->alloc, c->rep, svcs, l.n, list_ms,
 				     &res, &eb);
 		free(svcs);
@@ -232,8 +129,7 @@ static bool pass_once(struct allocctl *c, uint64_t term)
 		account_failure(c, e);
 		log_error("allocator repair: pass failed: %s", eb.msg);
 	}
-	svc_list_clear(&l);
-	free(l.v);
+	apiclient_list_release(&l);
 	return e == ERR_OK;
 }
 

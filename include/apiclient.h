@@ -175,6 +175,32 @@ enum err apiclient_delete(struct apiclient *c, enum kube_kind kind,
 			  const char *pre_uid, const char *pre_rv,
 			  struct apiclient_result *res,
 			  struct errbuf *eb) ATTR_WUR;
+/* ---- Whole collections ------------------------------------------------ */
+
+/* What apiclient_list reads; ns and label_selector may be NULL. */
+struct apiclient_list_options {
+	enum kube_kind kind;
+	const char *ns;
+	const char *label_selector;
+	const atomic_bool *cancel; /* aborts a page in flight, or NULL */
+};
+struct apiclient_list {
+	size_t n;
+	struct kube_object **items; /* one reference each */
+	char rv[64];		    /* the list's resourceVersion */
+};
+/*
+ * One consistent LIST (quorum read, pages of 500 on one snapshot; an
+ * expired continue token starts over, at most three times), decoded as it
+ * streams. *out is written only on success; release it with
+ * apiclient_list_release. Errors as apiclient_do, ERR_DECODE for a bad
+ * body (eb names the path).
+ */
+enum err apiclient_list(struct apiclient *c,
+			const struct apiclient_list_options *o,
+			struct apiclient_list *out, struct errbuf *eb) ATTR_WUR;
+void apiclient_list_release(struct apiclient_list *l);
+
 /* POSTs an events.k8s.io/v1 Event. */
 enum err apiclient_create_event(struct apiclient *c,
 				const struct kube_event_record *ev,

@@ -962,6 +962,59 @@ static void stream_sink_error_stops(void)
 	teardown();
 }
 
+/* ---- Whole collections ------------------------------------------------- */
+
+static void push_pod_page(const char *name, const char *cont)
+{
+	char *pod = pod_json(name, "7");
+	char *body = xasprintf("{\"kind\":\"PodList\",\"apiVersion\":\"v1\","
+			       "\"metadata\":{\"resourceVersion\":\"100\","
+			       "\"continue\":\"%s\"},\"items\":[%s]}",
+			       cont, pod);
+
+	fake_http_push_json(fx.srv, 200, body);
+	free(body);
+	free(pod);
+}
+
+static void list_pages_and_restarts_on_expired_continue(void)
+{
+	struct apiclient_list_options o = {KUBE_KIND_POD, "default", "app=web",
+					   NULL};
+	struct errbuf eb = ERRBUF_INIT;
+	struct apiclient_list l;
+	char *q;
+
+	setup();
+	push_pod_page("old-0", "c1");
+	push_status(410, "Expired", "The provided continue parameter is too old",
+		    NULL);
+	push_pod_page("web-0", "c2");
+	push_pod_page("web-1", "");
+	CHECK_OK(apiclient_list(fx.api, &o, &l, &eb));
+	/* The page of the expired snapshot is dropped, not merged. */
+	CHECK_INT_EQ(l.n, 2);
+	CHECK_STR_EQ(l.items[0]->meta.name, "web-0");
+	CHECK_STR_EQ(l.items[1]->meta.name, "web-1");
+	CHECK_STR_EQ(l.rv, "100");
+	CHECK_INT_EQ(fake_http_count(fx.srv), 4);
+	CHECK_STR_EQ(fake_http_request(fx.srv, 0)->path,
+		     "/api/v1/namespaces/default/pods");
+	q = fake_http_query_param(fake_http_request(fx.srv, 0), "limit");
+	CHECK_STR_EQ(q, "500");
+	free(q);
+	CHECK_NULL(strstr(fake_http_request(fx.srv, 0)->query, "continue"));
+	CHECK_NULL(strstr(fake_http_request(fx.srv, 0)->query,
+			  "resourceVersion"));
+	CHECK_CONTAINS(fake_http_request(fx.srv, 1)->query, "continue=c1");
+	CHECK_NULL(strstr(fake_http_request(fx.srv, 2)->query, "continue"));
+	CHECK_CONTAINS(fake_http_request(fx.srv, 3)->query, "continue=c2");
+	CHECK_CONTAINS(fake_http_request(fx.srv, 3)->query,
+		       "labelSelector=app%3Dweb");
+	apiclient_list_release(&l);
+	teardown();
+}
+
 static const struct unit_case cases[] = {
 	UNIT_CASE(status_200_ok),
 	UNIT_CASE(status_201_created),
@@ -997,6 +1050,7 @@ static const struct unit_case cases[] = {
 	UNIT_CASE(cancel_aborts_held_stream),
 	UNIT_CASE(stream_chunks_split_anywhere),
 	UNIT_CASE(stream_sink_error_stops),
+	UNIT_CASE(list_pages_and_restarts_on_expired_continue),
 };
 
 int main(int argc, char **argv)

@@ -16,7 +16,6 @@
 #include "store.h"
 
 #define CLEANUP_MAX 64
-#define LIST_PAGE   "500"
 
 struct apiclient *it_api;
 
@@ -443,105 +442,20 @@ enum err it_pod_delete(const char *ns, const char *name, bool force,
 
 /* ---- Fresh lists ------------------------------------------------------- */
 
-struct list_ctx {
-	struct kube_stream *stream;
-	struct it_list *out;
-	size_t cap;
-	struct errbuf eb;
-};
-
-static enum err on_item(void *ctx, struct kube_event *ev)
-{
-	struct list_ctx *lc = ctx;
-	struct it_list *l = lc->out;
-
-	if (ev->type != KUBE_EVENT_ADDED || !ev->obj)
-		return ERR_OK;
-	if (l->n == lc->cap) {
-		lc->cap = lc->cap ? 2 * lc->cap : 64;
-		l->items = xrealloc(l->items, lc->cap * sizeof(*l->items));
-	}
-	l->items[l->n++] = ev->obj;
-	ev->obj = NULL;
-	return ERR_OK;
-}
-
-static enum err on_bytes(void *ctx, const char *data, size_t n)
-{
-	struct list_ctx *lc = ctx;
-
-	return kube_stream_feed(lc->stream, data, n, &lc->eb);
-}
-
-/* One page into lc->out; *cont gets the next continue token (owned). */
-static enum err list_page(enum kube_kind kind, const char *path,
-			  const char *label_selector, const char *cont_in,
-			  struct list_ctx *lc, char **cont, struct errbuf *eb)
-{
-	struct kube_stream_options so = {.kind = kind,
-					 .mode = KUBE_STREAM_LIST,
-					 .on_event = on_item,
-					 .ctx = lc};
-	struct apiclient_result res;
-	struct buf q;
-	enum err e;
-
-	buf_init(&q, 0);
-	apiclient_query_add(&q, "limit", LIST_PAGE);
-	if (cont_in && *cont_in)
-		apiclient_query_add(&q, "continue", cont_in);
-	if (label_selector)
-		apiclient_query_add(&q, "labelSelector", label_selector);
-	lc->stream = kube_stream_new(&so);
-	e = apiclient_do(it_api,
-			 &(struct apiclient_request){.method = APICLIENT_GET,
-						     .path = path,
-						     .query = q.data,
-						     .on_data = on_bytes,
-						     .ctx = lc},
-			 NULL, &res, eb);
-	if (e == ERR_OK)
-		e = kube_stream_finish(lc->stream, &lc->eb);
-	if (e != ERR_OK && lc->eb.msg[0])
-		errbuf_set(eb, e, "list %s: %s", path, lc->eb.msg);
-	if (e == ERR_OK) {
-		*cont = xstrdup(kube_stream_list_continue(lc->stream));
-		(void)snprintf(lc->out->rv, sizeof(lc->out->rv), "%s",
-			       kube_stream_list_rv(lc->stream));
-	}
-	kube_stream_free(lc->stream);
-	lc->stream = NULL;
-	buf_release(&q);
-	return e;
-}
-
+/* apiclient_list with it_api, into the tests' own struct. */
 enum err it_list(enum kube_kind kind, const char *ns,
 		 const char *label_selector, struct it_list *out,
 		 struct errbuf *eb)
 {
-	struct it_list l = {0};
-	struct list_ctx lc = {.out = &l};
-	char *cont = NULL;
-	struct buf path;
-	enum err e;
+	struct apiclient_list_options o = {kind, ns, label_selector, NULL};
+	struct apiclient_list l;
+	enum err e = apiclient_list(it_api, &o, &l, eb);
 
-	buf_init(&path, 0);
-	apiclient_path(&path, kind, ns, NULL);
-	do {
-		char *next = NULL;
-
-		e = list_page(kind, path.data, label_selector, cont, &lc, &next,
-			      eb);
-		free(cont);
-		cont = next;
-	} while (e == ERR_OK && cont && *cont);
-	free(cont);
-	buf_release(&path);
-	if (e != ERR_OK) {
-		it_list_release(&l);
+	if (e != ERR_OK)
 		return e;
-	}
-	*out = l;
+	out->n = l.n;
+	out->items = l.items;
+	(void)snprintf(out->rv, sizeof(out->rv), "%s", l.rv);
 	return ERR_OK;
 }
 
