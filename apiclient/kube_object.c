@@ -124,34 +124,60 @@ static struct ientry *intern_get(const char *s, size_t n)
 	return e;
 }
 
-/* Drops one reference of the entry of s; an array drops its strings' when
- * it goes. intern_lock held; the caller frees an emptied table. */
-static void intern_put_locked(const char *s)
+/* Drops one reference of e; true (e unlinked, not yet freed) when it was
+ * the last. intern_lock held. */
+static bool unref_locked(struct ientry *e)
 {
-	struct ientry *e = entry_of(s);
 	struct ientry **pp;
 
 	if (--e->refs != 0)
-		return;
+		return false;
 	pp = &intern_buckets[e->hash & (intern_nbuckets - 1)];
 	while (*pp != e)
 		pp = &(*pp)->next;
 	*pp = e->next;
 	intern_n--;
-	if (e->type == IE_LABELS) {
-		const struct kube_label *l = (const void *)e->s;
+	return true;
+}
 
-		for (size_t i = 0; i < e->len / sizeof(*l); i++) {
-			intern_put_locked(l[i].key);
-			intern_put_locked(l[i].value);
+/* Drops one reference of a plain string entry. intern_lock held. */
+static void put_str_locked(const char *s)
+{
+	struct ientry *e = entry_of(s);
+
+	if (unref_locked(e))
+		free(e);
+}
+
+/* Drops one reference of each string an array of type holds (its label
+ * keys and values, its port names). Strings are plain entries, so this
+ * never goes deeper. intern_lock held. */
+static void put_array_strings_locked(enum ientry_type type, const void *items,
+				     size_t size)
+{
+	const struct kube_label *l = items;
+	const struct kube_container_port *p = items;
+
+	if (type == IE_LABELS)
+		for (size_t i = 0; i < size / sizeof(*l); i++) {
+			put_str_locked(l[i].key);
+			put_str_locked(l[i].value);
 		}
-	} else if (e->type == IE_PORTS) {
-		const struct kube_container_port *p = (const void *)e->s;
-
-		for (size_t i = 0; i < e->len / sizeof(*p); i++)
+	if (type == IE_PORTS)
+		for (size_t i = 0; i < size / sizeof(*p); i++)
 			if (p[i].name)
-				intern_put_locked(p[i].name);
-	}
+				put_str_locked(p[i].name);
+}
+
+/* Drops one reference of the entry of s; an array drops its strings' when
+ * it goes. intern_lock held; the caller frees an emptied table. */
+static void intern_put_locked(const char *s)
+{
+	struct ientry *e = entry_of(s);
+
+	if (!unref_locked(e))
+		return;
+	put_array_strings_locked(e->type, e->s, e->len);
 	free(e);
 }
 
@@ -411,20 +437,8 @@ static const void *intern_array(struct kube_object *o, enum ientry_type type,
 
 	pthread_mutex_lock(&intern_lock);
 	e = intern_get_locked(items, size, type, &fresh);
-	if (!fresh && type == IE_LABELS) {
-		const struct kube_label *l = items;
-
-		for (size_t i = 0; i < size / sizeof(*l); i++) {
-			intern_put_locked(l[i].key);
-			intern_put_locked(l[i].value);
-		}
-	} else if (!fresh) {
-		const struct kube_container_port *p = items;
-
-		for (size_t i = 0; i < size / sizeof(*p); i++)
-			if (p[i].name)
-				intern_put_locked(p[i].name);
-	}
+	if (!fresh)
+		put_array_strings_locked(type, items, size);
 	pthread_mutex_unlock(&intern_lock);
 	rec_hold(o, e->s);
 	return e->s;

@@ -250,7 +250,7 @@ static void pset_rebuild(struct pset *ps, uint32_t cap)
 	struct kube_object **old = ps->p;
 	uint32_t old_cap = ps->cap, j = 0;
 
-	ps->p = xcalloc(cap, sizeof(*ps->p));
+	ps->p = xcalloc(cap, sizeof(struct kube_object *));
 	ps->cap = cap;
 	for (uint32_t i = 0; i < old_cap; i++) {
 		if (!old[i])
@@ -405,7 +405,7 @@ static size_t index_bytes(const struct index *ix)
 
 		if (b)
 			n += sizeof(*b) + strlen(b->key) + 1 +
-			     b->members.cap * sizeof(*b->members.p);
+			     b->members.cap * sizeof(struct kube_object *);
 	}
 	return n;
 }
