@@ -280,9 +280,9 @@ void allocator__tent_add(struct allocator *a, const char *ns, const char *name,
 	t->offset = v->offset;
 }
 
-void allocator__tent_drop(struct allocator *a, const struct allocator__val *v)
+bool allocator__tent_drop(struct allocator *a, const struct allocator__val *v)
 {
-	size_t j = 0;
+	size_t j = 0, n = a->n_tent;
 
 	for (size_t i = 0; i < a->n_tent; i++) {
 		struct allocator__tent *t = &a->tent[i];
@@ -297,6 +297,7 @@ void allocator__tent_drop(struct allocator *a, const struct allocator__val *v)
 		a->tent[j++] = *t;
 	}
 	a->n_tent = j;
+	return j < n;
 }
 
 /* ---- Queries ------------------------------------------------------------ */

@@ -83,7 +83,7 @@ allocator__tent_find_value(struct allocator *a, const char *ns,
 void allocator__tent_add(struct allocator *a, const char *ns, const char *name,
 			 const char *uid, const char *field,
 			 const struct allocator__val *v);
-/* Drops every entry holding v. */
-void allocator__tent_drop(struct allocator *a, const struct allocator__val *v);
+/* Drops every entry holding v; whether there was one. */
+bool allocator__tent_drop(struct allocator *a, const struct allocator__val *v);
 
 #endif /* CTRL_ALLOCATOR_INTERNAL_H */

@@ -166,15 +166,21 @@ static void apply_memory(struct obs *o, const struct kube_meta *m)
 		if (it->set) {
 			BUG_ON(allocator__set_bit(o->a, &it->v) != ERR_OK);
 			allocator__touch(o->a, &it->v);
+			allocator__tent_drop(o->a, &it->v);
+			continue;
 		}
-		else if (allocdb_confirm(o->a->db,
-					 allocator__range_names[it->v.range],
-					 it->v.offset, m->uid, &eb) != ERR_OK)
+		/* Only a reservation of this process's admission is still
+		 * unconfirmed: every other Service event (status, labels)
+		 * costs no sqlite transaction. One reserved before a restart
+		 * is confirmed by the next repair pass instead. */
+		if (allocator__tent_drop(o->a, &it->v) &&
+		    allocdb_confirm(o->a->db,
+				    allocator__range_names[it->v.range],
+				    it->v.offset, m->uid, &eb) != ERR_OK)
 			log_v(2,
 			      "allocator: not confirmed, left to repair: "
 			      "service=%s/%s: %s",
 			      m->ns, m->name, eb.msg);
-		allocator__tent_drop(o->a, &it->v);
 	}
 	for (size_t i = 0; i < o->n_released; i++) {
 		allocator__clear_bit(o->a, &o->released[i].v);

@@ -93,7 +93,10 @@ enum err allocator_admit(struct allocator *a, const struct webhook_request *req,
 /*
  * The watch path (§8.5): old is the previous version (NULL on add), new
  * the current one (NULL on delete). Marks every value new carries as
- * allocated and confirmed (importing values the apiserver chose itself),
+ * allocated (importing values the apiserver chose itself, confirmed) and
+ * confirms this process's tentative reservations among them (others are
+ * left to the repair pass, so an unrelated Service event costs no sqlite
+ * transaction),
  * releases what old carried and new does not (only from this Service),
  * in one transaction, and drops the tentative reservations confirmed.
  * Values out of range or held by another Service are left to the repair
