@@ -74,10 +74,6 @@ static void api_event(void *ctx, const struct kube_service *svc,
 {
 	struct epsctl_api_ctx *a = ctx;
 
-	/* An Event is a write too: a replica that no longer leads posts
-	 * none (not even about the write the gate just refused). */
-	if (a->gate && !a->gate(a->gate_ctx))
-		return;
 	if (a->rec)
 		recorder_emit(a->rec, KUBE_KIND_SERVICE, &svc->obj, type, reason,
 			      msg);

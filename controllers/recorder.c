@@ -142,8 +142,8 @@ static void *run(void *arg)
 		r->n_pending--;
 		seq = ++r->seq;
 		pthread_mutex_unlock(&r->lock);
-		/* Checked at post time: an event queued while leading is not
-		 * posted after the lease was lost. */
+		/* Checked again at post time: an event queued while leading
+		 * is not posted after the lease was lost. */
 		gate_open = e->ungated || !r->gate || r->gate(r->gate_ctx);
 		if (gate_open)
 			post(r, e, seq);
@@ -236,9 +236,21 @@ void recorder_emit(struct recorder *r, enum kube_kind kind,
 
 void recorder_emit_event(struct recorder *r, const struct recorder_event *ev)
 {
-	struct pending_event *e = event_new(ev);
-	const char *type = e->type, *reason = e->reason;
+	struct pending_event *e;
+	const char *type, *reason;
 
+	/* An Event is a write: a replica that no longer leads posts none
+	 * (not even about the write its gate just refused), and the refused
+	 * one must not occupy a dedupe slot either. */
+	if (!ev->ungated && r->gate && !r->gate(r->gate_ctx)) {
+		pthread_mutex_lock(&r->lock);
+		r->stats.dropped++;
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
+	e = event_new(ev);
+	type = e->type;
+	reason = e->reason;
 	log_v(2, "event type=%s reason=%s object=%s/%s: %s", type, reason,
 	      e->ns, e->name, e->note);
 	pthread_mutex_lock(&r->lock);

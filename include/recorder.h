@@ -55,8 +55,9 @@ struct recorder_event {
 	bool ungated;
 };
 void recorder_emit_event(struct recorder *r, const struct recorder_event *ev);
-/* Events are posted only while gate(ctx) is true (the leadership write
- * gate); others are dropped and counted. Set before any emit. */
+/* Events are accepted and posted only while gate(ctx) is true (the
+ * leadership write gate; checked at emit and again at post); others are
+ * dropped and counted. Set before any emit. */
 void recorder_set_gate(struct recorder *r, bool (*gate)(void *ctx), void *ctx);
 void recorder_stats(struct recorder *r, struct recorder_stats *out);
 
