@@ -163,6 +163,11 @@ clean:
 
 BENCH_SRC := $(sort $(wildcard tests/bench/bench-*.c))
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+# bench-create talks to the binary's listeners with the tests' helpers.
+$(B)/bench/bench-create: $(B)/t/tests/bench/bench-create.o \
+		$(B)/t/tests/integration/itlib_http.o $(B)/libsvc-t.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(B)/bench/bench-%: $(B)/t/tests/bench/bench-%.o $(B)/libsvc-t.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

@@ -19,15 +19,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "apiclient.h"
+#include "integration/itlib.h"
 #include "kubeconfig.h"
 
 #define ROUNDS	   6
@@ -47,48 +43,16 @@ static struct {
 	struct apiclient *api;
 } g;
 
-static int pick_port(void)
-{
-	for (int i = 0; i < 200; i++) {
-		int port = 20000 + (int)(rand_u64() % 10000), one = 1;
-		struct sockaddr_in sa = {.sin_family = AF_INET,
-					 .sin_port = htons((uint16_t)port)};
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		bool ok;
-
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-				 sizeof(one));
-		ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		(void)close(fd);
-		if (ok)
-			return port;
-	}
-	return -1;
-}
-
-static size_t sink(char *p, size_t size, size_t n, void *arg)
-{
-	return buf_add(arg, p, size * n) == ERR_OK ? size * n : 0;
-}
-
+/* GET https://127.0.0.1:<webhook port><path>, trusting the cluster CA. */
 static long https_get(const char *path)
 {
 	char url[128];
 	struct buf b;
-	CURL *h = curl_easy_init();
-	long code = 0;
+	long code;
 
 	buf_init(&b, 0);
 	(void)snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", g.port, path);
-	(void)curl_easy_setopt(h, CURLOPT_URL, url);
-	(void)curl_easy_setopt(h, CURLOPT_CAINFO, g.ca);
-	(void)curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-	(void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-	(void)curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	if (curl_easy_perform(h) == CURLE_OK)
-		(void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(h);
+	code = it_http_get(url, g.ca, &b);
 	buf_release(&b);
 	return code;
 }
@@ -284,7 +248,9 @@ static void report(struct side *w, struct side *a)
 	(void)printf("ClusterIP Service creates through kube-apiserver v1.35 "
 		     "on 127.0.0.1, %d rounds alternating the two namespaces; "
 		     "sequential: %d creates per side per round; concurrent: "
-		     "%d clients x %d creates per side per round.\n\n",
+		     "%d clients x %d creates per side per round. One run, not a "
+		     "median of 3: the ratios move by ±0.3 between runs on a "
+		     "shared machine.\n\n",
 		     ROUNDS, PER_ROUND, CLIENTS, PER_CLIENT);
 	(void)printf("| path | p50 ms | p90 ms | p99 ms | sequential creates/s "
 		     "| concurrent creates/s |\n|---|---|---|---|---|---|\n");
@@ -357,7 +323,7 @@ static enum err setup(void)
 			       i ? g.ns_api : g.ns_wh);
 		e = post("/api/v1/namespaces", body, NULL);
 	}
-	g.port = pick_port();
+	g.port = it_free_port();
 	if (e == ERR_OK)
 		e = start_binary();
 	if (e == ERR_OK)

@@ -240,20 +240,13 @@ static bool metrics_parse(const char *page, size_t *n_samples,
 	return ok;
 }
 
-/* The value of series (name with its labels, exactly as printed). */
+/* The value of series (name with its labels, exactly as printed); NAN
+ * when absent. */
 static double metric(const char *page, const char *series)
 {
-	size_t n = strlen(series);
-	const char *p = page;
+	double v;
 
-	while (p && *p) {
-		if (strncmp(p, series, n) == 0 && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return NAN;
+	return it_metric_value(page, series, &v) ? v : NAN;
 }
 
 /* ---- The binary ----------------------------------------------------------- */
