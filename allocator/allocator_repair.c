@@ -123,39 +123,50 @@ static void entry_dup(struct allocdb_entry *dst,
 	dst->field = xstrdup(src->field ? src->field : "");
 }
 
-/* Makes off's bit and entry in res what the record holds now. */
-static void keep_current(struct repair_range_result *res,
-			 const struct repair_range *rr, uint64_t off)
+static int u64_cmp(const void *x, const void *y)
 {
-	const struct allocdb_entry *now = record_at(rr, off);
-	struct allocdb_entry key = {.offset = off};
-	struct allocdb_entry *old = NULL;
-	uint64_t bit = (uint64_t)1 << (off % 64);
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
 
-	if (res->n_entries)
-		old = bsearch(&key, res->entries, res->n_entries,
-			      sizeof(key), entry_cmp);
-	if (old) {
-		size_t i = (size_t)(old - res->entries);
+	return a < b ? -1 : a > b;
+}
 
-		allocdb_entry_release(old);
-		memmove(old, old + 1,
-			(res->n_entries - i - 1) * sizeof(*old));
-		res->n_entries--;
+/* Makes the bits and entries of the sorted, unique offsets t[0 .. nt)
+ * what the record holds now: one filter of the pass's entries, one
+ * append, one sort, however long the journal. */
+static void keep_current(struct repair_range_result *res,
+			 const struct repair_range *rr, const uint64_t *t,
+			 size_t nt)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < res->n_entries; i++) {
+		if (bsearch(&res->entries[i].offset, t, nt, sizeof(*t),
+			    u64_cmp)) {
+			allocdb_entry_release(&res->entries[i]);
+			continue;
+		}
+		res->entries[j++] = res->entries[i];
 	}
-	if (now) {
-		res->entries = xrealloc(res->entries, (res->n_entries + 1) *
-							  sizeof(*res->entries));
-		entry_dup(&res->entries[res->n_entries++], now);
-		qsort(res->entries, res->n_entries, sizeof(*res->entries),
-		      entry_cmp);
-		res->words[off / 64] |= bit;
-	} else {
-		res->words[off / 64] &= ~bit;
+	res->entries =
+	    xrealloc(res->entries, (j + nt + 1) * sizeof(*res->entries));
+	res->n_entries = j;
+	for (size_t k = 0; k < nt; k++) {
+		const struct allocdb_entry *now = record_at(rr, t[k]);
+		uint64_t bit = (uint64_t)1 << (t[k] % 64);
+
+		if (now) {
+			entry_dup(&res->entries[res->n_entries++], now);
+			res->words[t[k] / 64] |= bit;
+		} else {
+			res->words[t[k] / 64] &= ~bit;
+		}
 	}
+	qsort(res->entries, res->n_entries, sizeof(*res->entries), entry_cmp);
+	j = 0;
 	for (size_t i = 0; i < res->n_freed; i++)
-		if (res->freed[i] == off)
-			res->freed[i--] = res->freed[--res->n_freed];
+		if (!bsearch(&res->freed[i], t, nt, sizeof(*t), u64_cmp))
+			res->freed[j++] = res->freed[i];
+	res->n_freed = j;
 }
 
 /* Drops the "not allocated" events about journaled values. */
@@ -194,22 +205,51 @@ static uint64_t popcount_words(const uint64_t *w, size_t n)
 	return c;
 }
 
+static int val_cmp(const void *x, const void *y)
+{
+	const struct allocator__val *a = x, *b = y;
+
+	if (a->range != b->range)
+		return a->range < b->range ? -1 : 1;
+	return a->offset < b->offset ? -1 : a->offset > b->offset;
+}
+
+/* Sorts the journal and drops repeats (a value set, then cleared). */
+static size_t journal_unique(struct allocator *a)
+{
+	size_t n = 0;
+
+	if (a->n_touched)
+		qsort(a->touched, a->n_touched, sizeof(*a->touched), val_cmp);
+	for (size_t i = 0; i < a->n_touched; i++)
+		if (n == 0 || val_cmp(&a->touched[n - 1], &a->touched[i]) != 0)
+			a->touched[n++] = a->touched[i];
+	return a->n_touched = n;
+}
+
 /* Journaled values keep their current state (see the file comment). */
 static void apply_journal(struct allocator *a, struct repair *r,
 			  const struct inputs *in, struct repair_result *out)
 {
-	for (size_t t = 0; t < a->n_touched; t++) {
-		const struct allocator__val *v = &a->touched[t];
+	size_t n = journal_unique(a);
+	uint64_t *t = xcalloc(n ? n : 1, sizeof(*t));
 
-		for (size_t i = 0; i < in->n; i++) {
-			if (in->which[i] != v->range)
+	for (size_t i = 0; i < in->n; i++) {
+		size_t nt = 0;
+
+		for (size_t k = 0; k < n; k++) {
+			const struct allocator__val *v = &a->touched[k];
+
+			if (v->range != in->which[i])
 				continue;
-			keep_current(&out->ranges[i], &in->ranges[i],
-				     v->offset);
+			t[nt++] = v->offset; /* sorted: the journal is */
 			drop_events(out, v, in->ranges[i].name);
 			repair_forget(r, in->ranges[i].name, v->offset);
 		}
+		if (nt)
+			keep_current(&out->ranges[i], &in->ranges[i], t, nt);
 	}
+	free(t);
 	for (size_t i = 0; i < in->n; i++) {
 		struct repair_range_result *res = &out->ranges[i];
 		uint64_t used = popcount_words(res->words, res->nwords);

@@ -716,6 +716,28 @@ static void test_repair_journal_keeps_newer_changes(void)
 	allocator_free(a);
 }
 
+static void test_repair_journal_value_touched_repeatedly(void)
+{
+	struct allocator *a = mk(V4, NULL);
+	struct repair *r = repair_new();
+	struct kube_service *s = stored(STORED);
+	char *ev;
+
+	allocator_repair_begin(a);
+	/* Set, cleared, set again after the (empty) list was taken. */
+	CHECK_OK(allocator_observe(a, NULL, s));
+	CHECK_OK(allocator_observe(a, s, NULL));
+	CHECK_OK(allocator_observe(a, NULL, s));
+	ev = repair_once(a, r, NULL, 0, clock_now_ms() + HOUR_MS);
+	CHECK_STR_EQ(ev, "");
+	free(ev);
+	CHECK_INT_EQ(used(a, ALLOCATOR_IPV4), 1);
+	CHECK_INT_EQ(used(a, ALLOCATOR_NODEPORT), 1);
+	kube_object_unref(&s->obj);
+	repair_free(r);
+	allocator_free(a);
+}
+
 static void test_allocation_metrics_by_scope(void)
 {
 	struct allocator *a = mk(V4, NULL);
@@ -767,6 +789,7 @@ int main(int argc, char **argv)
 	    UNIT_CASE(test_repair_young_reservation_kept),
 	    UNIT_CASE(test_repair_imports_and_reports),
 	    UNIT_CASE(test_repair_journal_keeps_newer_changes),
+	    UNIT_CASE(test_repair_journal_value_touched_repeatedly),
 	    UNIT_CASE(test_allocation_metrics_by_scope),
 	};
 
